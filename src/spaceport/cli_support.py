@@ -1,0 +1,123 @@
+"""Helpers for the command line: options from pydantic models, progress display, errors.
+
+The same pydantic models that validate stage options define the command-line flags:
+each field becomes `--field-name` with its type, default (from `SPACEPORT_<GROUP>_<FIELD>`
+when set) and description.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+import warnings
+from typing import Any, Callable, Literal, get_args, get_origin
+
+import click
+from pydantic import BaseModel
+
+from spaceport.config import from_env
+from spaceport.errors import Cancelled, SpaceportError
+from spaceport.progress import Progress
+
+
+def click_type(annotation: Any) -> Any:
+    """The click parameter type for a pydantic field annotation."""
+    if get_origin(annotation) is Literal:
+        return click.Choice([str(value) for value in get_args(annotation)])
+    return {int: int, float: float, str: str}.get(annotation, str)
+
+
+def model_options(model: type[BaseModel], group: str) -> Callable:
+    """Decorator adding one click option per field of `model` (defaults from the environment)."""
+    defaults = from_env(model, group)
+
+    def decorate(command: Callable) -> Callable:
+        for name, field in reversed(list(model.model_fields.items())):
+            flag = "--" + name.replace("_", "-")
+            default = getattr(defaults, name)
+            help_text = f"{field.description or ''} [env SPACEPORT_{group.upper()}_{name.upper()}]"
+            if field.annotation is bool:
+                option = click.option(f"{flag}/--no-{flag[2:]}", name, default=default, show_default=True, help=help_text)
+            else:
+                option = click.option(
+                    flag, name, type=click_type(field.annotation), default=default, show_default=True, help=help_text
+                )
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def pick(model: type[BaseModel], group: str, values: dict[str, Any]) -> BaseModel:
+    """Build `model` from the command's keyword arguments that are its fields."""
+    return from_env(model, group, **{name: values[name] for name in model.model_fields if name in values})
+
+
+class ProgressDisplay:
+    """A progress bar on a terminal; plain lines (on each new message) otherwise. Writes to stderr."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.last_message = ""
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is not None:
+            self.bar.n = round(fraction * 100, 1)
+            self.bar.set_postfix_str(message, refresh=False)
+            self.bar.refresh()
+        elif message != self.last_message:
+            click.echo(f"[{fraction * 100:5.1f}%] {self.label}: {message}", err=True)
+        self.last_message = message
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Run `command`; a SpaceportError (or any failure) becomes one line on stderr and exit 1.
+
+    Set SPACEPORT_DEBUG=1 to see tracebacks of unexpected failures.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = show_warning
+        try:
+            return command(*args, **kwargs)
+        except Cancelled:
+            click.echo("stopped", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+            sys.exit(130)
+        except SpaceportError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+        except Exception as error:  # anything else is our bug: still one line, traceback on request
+            if os.environ.get("SPACEPORT_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"error: unexpected {type(error).__name__}: {error} (set SPACEPORT_DEBUG=1 for details)", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def run_with_progress(label: str, work: Callable[[Progress], Any]) -> Any:
+    """Call `work(progress)` with a progress display on stderr."""
+    display = ProgressDisplay(label)
+    try:
+        return work(Progress(display))
+    finally:
+        display.close()

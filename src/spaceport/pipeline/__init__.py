@@ -1,0 +1,84 @@
+"""The stage graph: a job is one folder, each stage one sub-folder finished by its manifest.
+
+```
+<job>/images/   ingest    photos as received (normalized names, EXIF kept), report.json
+<job>/sfm/      sfm       sparse/0/*.bin, images/ (undistorted), report.json
+```
+
+`run_job(source, job_dir, options, progress)` runs the stages in order; a stage whose
+`manifest.json` exists is skipped, so a re-run resumes after the last finished stage.
+`rerun_from` forgets a stage and those after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel
+
+from spaceport import ingest, sfm
+from spaceport.errors import InputError
+from spaceport.ingest.options import IngestOptions
+from spaceport.progress import Progress
+from spaceport.sfm.options import SfmOptions
+
+MANIFEST = "manifest.json"
+STAGES = ("images", "sfm")
+
+
+class JobOptions(BaseModel):
+    """Options of every stage of a job."""
+
+    ingest: IngestOptions = IngestOptions()
+    sfm: SfmOptions = SfmOptions()
+
+
+def is_finished(stage_dir: Path) -> bool:
+    return (stage_dir / MANIFEST).is_file()
+
+
+def write_manifest(stage_dir: Path, stage: str, options: BaseModel, report: BaseModel) -> None:
+    """Mark `stage_dir` finished: write its manifest last and atomically (rename)."""
+    content = {"stage": stage, "options": options.model_dump(mode="json"), "report": report.model_dump(mode="json")}
+    handle, temporary = tempfile.mkstemp(dir=stage_dir, prefix=".manifest")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(content, stream, indent=2)
+    os.replace(temporary, stage_dir / MANIFEST)
+
+
+def read_manifest(stage_dir: Path) -> dict:
+    return json.loads((stage_dir / MANIFEST).read_text())
+
+
+def rerun_from(job_dir: Path, stage: str) -> None:
+    """Forget `stage` and every later stage of the job, so the next run redoes them."""
+    if stage not in STAGES:
+        raise InputError(f"unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+    for name in STAGES[STAGES.index(stage) :]:
+        (job_dir / name / MANIFEST).unlink(missing_ok=True)
+
+
+def run_job(source: str | Path, job_dir: Path, options: JobOptions, progress: Progress) -> dict[str, dict]:
+    """Run every unfinished stage of the job in `job_dir`; returns each stage's manifest."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    stages: list[tuple[str, float, Callable[[Progress], BaseModel], BaseModel]] = [
+        ("images", 0.05, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
+        ("sfm", 1.0, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
+    ]
+    start = 0.0
+    for name, end, stage, stage_options in stages:
+        stage_dir = job_dir / name
+        if not is_finished(stage_dir):
+            progress.raise_if_cancelled()
+            if name != "images":
+                shutil.rmtree(stage_dir, ignore_errors=True)
+            report = stage(progress.span(start, end))
+            write_manifest(stage_dir, name, stage_options, report)
+        progress.update(end, f"{name} finished")
+        start = end
+    return {name: read_manifest(job_dir / name) for name in STAGES}
