@@ -29,22 +29,31 @@ def click_type(annotation: Any) -> Any:
     return {int: int, float: float, str: str}.get(annotation, str)
 
 
+def shown_defaults(model: type[BaseModel], group: str) -> BaseModel:
+    """Defaults to show in help: from the environment when it is valid, else the model's."""
+    try:
+        return from_env(model, group)
+    except SpaceportError:
+        return model()
+
+
 def model_options(model: type[BaseModel], group: str) -> Callable:
-    """Decorator adding one click option per field of `model` (defaults from the environment)."""
-    defaults = from_env(model, group)
+    """Decorator adding one click option per field of `model`.
+
+    Options left out on the command line arrive as None, so `pick` applies the
+    environment (validated there) and then the model's own default.
+    """
+    defaults = shown_defaults(model, group)
 
     def decorate(command: Callable) -> Callable:
         for name, field in reversed(list(model.model_fields.items())):
             flag = "--" + name.replace("_", "-")
             default = getattr(defaults, name)
-            help_text = f"{field.description or ''} [env SPACEPORT_{group.upper()}_{name.upper()}]"
             if field.annotation is bool:
-                option = click.option(f"{flag}/--no-{flag[2:]}", name, default=default, show_default=True, help=help_text)
-            else:
-                option = click.option(
-                    flag, name, type=click_type(field.annotation), default=default, show_default=True, help=help_text
-                )
-            command = option(command)
+                flag, default = f"{flag}/--no-{flag[2:]}", flag[2:] if default else f"no-{flag[2:]}"
+            help_text = f"{field.description or ''} [env SPACEPORT_{group.upper()}_{name.upper()}] [default: {default}]"
+            kind = None if field.annotation is bool else click_type(field.annotation)
+            command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
         return command
 
     return decorate
