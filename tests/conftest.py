@@ -36,3 +36,11 @@ def photo_folder(tmp_path, make_photo) -> Path:
     for index, relative in enumerate(["a/IMG_1.JPG", "b/IMG_1.JPG", "IMG_2.jpg", "deep/er/IMG_3.jpeg"]):
         make_photo(folder / relative, seed=index)
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_colmap():
+    """COLMAP logs every step at INFO; keep warnings and errors only."""
+    import pycolmap
+
+    pycolmap.logging.minloglevel = 1

@@ -355,7 +355,7 @@ def _make_texture(rng: np.random.Generator) -> np.ndarray:
 
     Layers: patchwork "fields" with sharp borders (quantised low-frequency
     noise), a few roads, multi-octave brightness and colour noise for
-    blob-like detail at 0.4-6 m wavelengths, and dark "bushes".
+    blob-like detail at 0.4-6 m wavelengths, dark "bushes" and light "stones".
     """
     t = TEXTURE_TEXELS
     palette = np.array(
@@ -378,13 +378,15 @@ def _make_texture(rng: np.random.Generator) -> np.ndarray:
     road = np.abs(_value_noise(rng, t, 5)) < 0.025
     texture[road] = (0.30, 0.30, 0.32)
 
-    detail = sum(0.6**k * _value_noise(rng, t, 32 * 2**k) for k in range(5))
-    texture *= (1.0 + 0.35 * detail)[..., None]
+    detail = sum(0.75**k * _value_noise(rng, t, 32 * 2**k) for k in range(5))
+    texture *= (1.0 + 0.3 * detail)[..., None]
     for c in range(3):
         texture[..., c] *= 1.0 + 0.12 * _value_noise(rng, t, 48)
 
     bushes = _value_noise(rng, t, 160) + 0.4 * _value_noise(rng, t, 320) > 0.62
     texture[bushes] *= np.array([0.35, 0.5, 0.3], dtype=np.float32)
+    stones = _value_noise(rng, t, 400) > 0.8
+    texture[stones] = texture[stones] * 0.5 + 0.45
     return np.clip(texture, 0.0, 1.0)
 
 
@@ -453,12 +455,15 @@ def render_view(
 
 
 def _pixel_rays(rotation: np.ndarray, focal_px: float, width: int, height: int) -> np.ndarray:
-    """(H*W, 3) float32 world-frame ray directions through pixel centres, row-major."""
-    u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    cam = np.stack(
-        [(u - width / 2.0) / focal_px, (v - height / 2.0) / focal_px, np.ones_like(u)], axis=-1
-    ).reshape(-1, 3)
-    return (cam @ np.asarray(rotation)).astype(np.float32)  # row-vector form of R.T @ d
+    """(H*W, 3) float32 world-frame ray directions through pixel centres, row-major.
+
+    Directions are R.T @ (x, y, 1) with (x, y) the normalised pixel coordinates,
+    i.e. x * R[0] + y * R[1] + R[2] (rows of R are the camera axes in ENU).
+    """
+    r = np.asarray(rotation, dtype=np.float32)
+    x = ((np.arange(width, dtype=np.float32) + 0.5 - width / 2.0) / focal_px)[None, :, None]
+    y = ((np.arange(height, dtype=np.float32) + 0.5 - height / 2.0) / focal_px)[:, None, None]
+    return (x * r[0] + y * r[1] + r[2]).reshape(-1, 3)
 
 
 def _intersect_terrain(heights: np.ndarray, origin: np.ndarray, dirs: np.ndarray) -> np.ndarray:
@@ -524,10 +529,13 @@ def _surface_normals(
 def _texture_coords(points: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(P,) texture coordinates in metres: ground and roofs use (x, y), walls (along-wall, z).
 
-    Wall coordinates are offset so walls do not repeat the ground pattern nearby.
+    Roof and wall coordinates are offset so they do not continue the ground
+    pattern (roads etc.) underneath.
     """
     s, t = points[:, 0].copy(), points[:, 1].copy()
-    x_wall, y_wall = kind == _X_WALL, kind == _Y_WALL
+    roof, x_wall, y_wall = kind == _ROOF, kind == _X_WALL, kind == _Y_WALL
+    s[roof] += 29.0
+    t[roof] += 47.0
     s[x_wall], t[x_wall] = points[x_wall, 1] + 61.0, 2.0 * points[x_wall, 2] + 37.0
     s[y_wall], t[y_wall] = points[y_wall, 0] + 83.0, 2.0 * points[y_wall, 2] + 91.0
     return s, t
@@ -557,12 +565,21 @@ def _sample_texture(texture: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.nda
 def _bilinear(grid, i0, j0, i1, j1, fi, fj) -> np.ndarray:
     """Blend grid[i0|i1, j0|j1] (row, column indices, (P,) each) with fractions fi, fj.
 
-    Returns (P,) for a 2-D grid or (P, C) for a (R, C', C) grid.
+    ``grid`` is (R, C) or (R, C, K); returns (P,) or (P, K) respectively.
     """
-    if grid.ndim == 3:
+    flat = grid.reshape(grid.shape[0] * grid.shape[1], -1)
+    if grid.ndim == 2:
+        flat = flat[:, 0]
+    else:
         fi, fj = fi[:, None], fj[:, None]
-    top = grid[i0, j0] * (1 - fj) + grid[i0, j1] * fj
-    bottom = grid[i1, j0] * (1 - fj) + grid[i1, j1] * fj
+    cols = grid.shape[1]
+    row0, row1 = i0 * cols, i1 * cols
+
+    def at(index):
+        return np.take(flat, index, axis=0)
+
+    top = at(row0 + j0) * (1 - fj) + at(row0 + j1) * fj
+    bottom = at(row1 + j0) * (1 - fj) + at(row1 + j1) * fj
     return top * (1 - fi) + bottom * fi
 
 

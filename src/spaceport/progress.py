@@ -61,7 +61,8 @@ class Progress:
     def forward_cancel(self, cancel: Callable[[], None], poll_s: float = 0.2) -> Iterator[None]:
         """While the block runs, call `cancel()` once as soon as this progress is cancelled.
 
-        Used to pass our cancel flag on to a library's own cancellation token.
+        Used to pass our cancel flag on to a library's own cancellation token; the
+        library's InterruptedError then becomes our Cancelled.
         """
         done = threading.Event()
 
@@ -75,6 +76,10 @@ class Progress:
         watcher.start()
         try:
             yield
+        except InterruptedError:
+            if self.cancelled:
+                raise Cancelled("stopped on request") from None
+            raise
         finally:
             done.set()
             watcher.join()

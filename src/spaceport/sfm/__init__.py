@@ -26,6 +26,7 @@ from spaceport.sfm.options import MapperAttempt, SfmOptions, SfmReport
 __all__ = ["run", "SfmOptions", "SfmReport"]
 
 WORK = ".work"
+MIN_GPS_INLIER_M = 5.0  # consumer GNSS is good to a few metres: closer agreement is not required of inliers
 
 
 def run(src: Path, dst: Path, options: SfmOptions, progress: Progress) -> SfmReport:
@@ -175,7 +176,7 @@ def validate(
     if gps is not None and registered >= 3:
         residual, residual_max = align_to_gps(model, gps, options)
         if residual is None:
-            reasons.append("could not align the cameras to their GPS positions")
+            reasons.append("the cameras could not be aligned to their GPS positions (too few agree)")
         elif residual > options.max_gps_residual_m:
             reasons.append(
                 f"cameras are {residual:.1f} m (median) from their GPS positions, more than max_gps_residual_m={options.max_gps_residual_m:g}"
@@ -194,7 +195,8 @@ def align_to_gps(model: pycolmap.Reconstruction, gps: GpsTargets, options: SfmOp
     if len(keep) < 3 or geo.is_degenerate(gps.enu[keep]):
         return None, None
     names = [gps.names[index] for index in keep]
-    distances = geo.align_to_positions(model, names, gps.enu[keep], inlier_m=options.max_gps_residual_m)
+    inlier_m = max(2 * options.max_gps_residual_m, MIN_GPS_INLIER_M)
+    distances = geo.align_to_positions(model, names, gps.enu[keep], inlier_m)
     if distances is None:
         return None, None
     return float(np.median(distances)), float(distances.max())

@@ -66,18 +66,40 @@ def translate(reconstruction: pycolmap.Reconstruction, offset: np.ndarray) -> No
 
 
 def normalize(reconstruction: pycolmap.Reconstruction) -> None:
-    """Without GPS: z up (against the cameras' mean image-down direction), scene centre at
-    the origin, camera centres within a sphere of radius 1."""
+    """Without GPS: z up, scene centre (median of points) at the origin, camera centres
+    within a sphere of radius 1."""
     images = [image for image in reconstruction.images.values() if image.has_pose]
-    downs = np.array([image.cam_from_world().rotation.matrix().T @ [0.0, 1.0, 0.0] for image in images])
-    up = -downs.mean(axis=0)
-    rotation = rotation_between(up / np.linalg.norm(up), np.array([0.0, 0.0, 1.0]))
+    up = estimate_up(
+        np.array([image.projection_center() for image in images]),
+        np.array([image.viewing_direction() for image in images]),
+        np.array([image.cam_from_world().rotation.matrix().T @ [0.0, 1.0, 0.0] for image in images]),
+    )
+    rotation = rotation_between(up, np.array([0.0, 0.0, 1.0]))
     reconstruction.transform(pycolmap.Sim3d(1.0, pycolmap.Rotation3d(rotation), np.zeros(3)))
     translate(reconstruction, -points_center(reconstruction))
     centres = np.array([image.projection_center() for image in images])
     radius = np.linalg.norm(centres, axis=1).max()
     if radius > 0:
         reconstruction.transform(pycolmap.Sim3d(1.0 / radius, pycolmap.Rotation3d(), np.zeros(3)))
+
+
+def estimate_up(centres: np.ndarray, views: np.ndarray, downs: np.ndarray) -> np.ndarray:
+    """(3,) unit up vector from (N, 3) camera centres, viewing directions and image-down directions.
+
+    Drone and walk-around captures keep their cameras at about one height, so the normal of
+    the plane through the centres is vertical; its sign is the one opposing where cameras
+    look plus where their images point down (nadir: the view; upright: the image's down).
+    With the centres on a line the plane is undefined and that sum alone decides.
+    """
+    hint = -(views.mean(axis=0) + downs.mean(axis=0))
+    hint /= np.linalg.norm(hint)
+    if len(centres) < 3:
+        return hint
+    _, singular, vt = np.linalg.svd(centres - centres.mean(axis=0))
+    if singular[1] < 0.1 * singular[0] or singular[2] > 0.5 * singular[1]:
+        return hint
+    normal = vt[2]
+    return normal if normal @ hint >= 0 else -normal
 
 
 def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
