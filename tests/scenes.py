@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pycolmap
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
@@ -115,8 +116,15 @@ def make_drone_scene(
 
     Cameras fly ``altitude_m`` above the terrain at the ENU origin, ``spacing_m``
     apart in both directions, looking down with a few degrees of jitter.  The
-    focal length is 0.75 * width pixels (about 27 mm full-frame equivalent), so
-    with the defaults neighbouring images overlap by about 75-80 %.
+    focal length is 0.75 * width pixels (about 27 mm full-frame equivalent by
+    width), so the ground footprint is (width / focal_px) * altitude_m wide:
+    80 m x 60 m with the defaults, i.e. 81 % overlap along a row (east-west)
+    and 75 % between rows (north-south).  Overlap is not enforced, so tests
+    may ask for sparse surveys on purpose.
+
+    The world (terrain with a few metres of hills, eight 5-15 m tall box
+    buildings within 45 m of the origin, coloured multi-scale texture) covers
+    about 200 m x 200 m around the origin and depends only on ``seed``.
 
     Files are named IMG_0001.JPG, IMG_0002.JPG, ... in capture order.  With
     ``gps=True`` each file carries the true centre, plus isotropic gaussian
@@ -140,7 +148,7 @@ def make_drone_scene(
     names = []
     for i, (center, rotation) in enumerate(zip(centers, rotations)):
         name = f"IMG_{i + 1:04d}.JPG"
-        rgb = render_view(world, center, rotation, focal_px, width, height)
+        rgb = _render_view(world, center, rotation, focal_px, width, height)
         write_jpeg_with_exif(
             folder / name,
             rgb,
@@ -168,26 +176,32 @@ def make_drone_scene(
 def write_jpeg_with_exif(
     path: Path,
     rgb: np.ndarray,
-    make: str,
-    model: str,
-    focal_mm: float,
-    focal_35mm: int,
+    make: str | None,
+    model: str | None,
+    focal_mm: float | None,
+    focal_35mm: int | None,
     gps: tuple[float, float, float] | None,
 ) -> None:
     """Write an (H, W, 3) uint8 image as a quality-95 JPEG with camera EXIF.
 
-    ``focal_mm`` is the physical focal length in millimetres, ``focal_35mm`` the
-    35 mm-equivalent one (integer millimetres).  ``gps`` is (latitude deg,
-    longitude deg, altitude m) or None for no GPS IFD; negative values are
-    written with S / W / below-sea-level references.
+    ``focal_mm`` is the physical focal length in millimetres (FocalLength),
+    ``focal_35mm`` the 35 mm-equivalent one in whole millimetres
+    (FocalLengthIn35mmFilm).  ``gps`` is (latitude deg, longitude deg,
+    altitude m); negative values are written with S / W / below-sea-level
+    references.  Any argument given as None leaves its tag(s) out, which is
+    handy for testing images with incomplete EXIF.
     """
     exif = Image.Exif()
-    exif[TAG_MAKE] = make
-    exif[TAG_MODEL] = model
+    if make is not None:
+        exif[TAG_MAKE] = make
+    if model is not None:
+        exif[TAG_MODEL] = model
 
     exif_ifd = exif.get_ifd(TAG_EXIF_IFD)
-    exif_ifd[TAG_FOCAL_LENGTH] = _rational(focal_mm)
-    exif_ifd[TAG_FOCAL_LENGTH_35MM] = int(focal_35mm)
+    if focal_mm is not None:
+        exif_ifd[TAG_FOCAL_LENGTH] = _rational(focal_mm, 10_000)
+    if focal_35mm is not None:
+        exif_ifd[TAG_FOCAL_LENGTH_35MM] = int(focal_35mm)
 
     if gps is not None:
         lat, lon, alt = (float(v) for v in gps)
@@ -198,7 +212,7 @@ def write_jpeg_with_exif(
         gps_ifd[TAG_GPS_LON_REF] = "E" if lon >= 0 else "W"
         gps_ifd[TAG_GPS_LON] = _degrees_to_dms(abs(lon))
         gps_ifd[TAG_GPS_ALT_REF] = 0 if alt >= 0 else 1
-        gps_ifd[TAG_GPS_ALT] = _rational(abs(alt))
+        gps_ifd[TAG_GPS_ALT] = _rational(abs(alt), 1_000)
 
     Image.fromarray(np.asarray(rgb, dtype=np.uint8), "RGB").save(
         path, format="JPEG", quality=95, exif=exif
@@ -207,8 +221,6 @@ def write_jpeg_with_exif(
 
 def enu_to_wgs84(xyz_enu: np.ndarray, origin: tuple[float, float, float]) -> np.ndarray:
     """Convert (N, 3) ENU metres to (N, 3) (lat deg, lon deg, ellipsoidal alt m)."""
-    import pycolmap  # local import: only needed when GPS tags are written
-
     lat0, lon0, alt0 = origin
     xyz = np.asarray(xyz_enu, dtype=np.float64).reshape(-1, 3)
     return np.asarray(pycolmap.GPSTransform().enu_to_ellipsoid(xyz, lat0, lon0, alt0))
@@ -241,9 +253,7 @@ def _jittered_nadir_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
     rotations = np.empty((n, 3, 3))
     for i in range(n):
         yaw, pitch, roll = np.radians(rng.uniform([-5, -3, -3], [5, 3, 3]))
-        cam_to_world = (
-            _rot_z(yaw) @ nadir_cam_to_world @ _rot_x(pitch) @ _rot_y(roll)
-        )
+        cam_to_world = _rot_z(yaw) @ nadir_cam_to_world @ _rot_x(pitch) @ _rot_y(roll)
         rotations[i] = cam_to_world.T
     return rotations
 
@@ -310,7 +320,9 @@ def _make_heights(rng: np.random.Generator) -> np.ndarray:
     return h.astype(np.float32)
 
 
-def _make_buildings(heights: np.ndarray, rng: np.random.Generator, count: int = 8) -> list[_Building]:
+def _make_buildings(
+    heights: np.ndarray, rng: np.random.Generator, count: int = 8
+) -> list[_Building]:
     """``count`` non-overlapping boxes near the origin, 8-22 m wide, 5-15 m tall.
 
     Each box goes from 1 m below the lowest ground under it to its height above
@@ -370,7 +382,7 @@ def _make_texture(rng: np.random.Generator) -> np.ndarray:
         dtype=np.float32,
     )
     field_noise = _value_noise(rng, t, 6) + 0.5 * _value_noise(rng, t, 14)
-    edges = np.quantile(field_noise, np.linspace(0, 1, len(palette) + 1)[1:-1])
+    edges = np.quantile(field_noise[::4, ::4], np.linspace(0, 1, len(palette) + 1)[1:-1])
     field_ids = np.digitize(field_noise, edges)
     # Shuffle so neighbouring noise levels do not get neighbouring colours.
     texture = palette[rng.permutation(len(palette))][field_ids]
@@ -415,7 +427,7 @@ def _value_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
 _TERRAIN, _ROOF, _X_WALL, _Y_WALL = 0, 1, 2, 3
 
 
-def render_view(
+def _render_view(
     world: _World,
     center: np.ndarray,
     rotation: np.ndarray,
@@ -477,12 +489,16 @@ def _intersect_terrain(heights: np.ndarray, origin: np.ndarray, dirs: np.ndarray
     """
     slope_x, slope_y = dirs[:, 0] / dirs[:, 2], dirs[:, 1] / dirs[:, 2]
     z = np.zeros(len(dirs), dtype=np.float32)
+    active = np.arange(len(dirs))  # rays that have not converged yet
     for _ in range(50):
-        drop = z - origin[2]
-        z_new = _terrain_lookup(heights, origin[0] + drop * slope_x, origin[1] + drop * slope_y)
-        converged = np.max(np.abs(z_new - z)) < 1e-4
-        z = z_new
-        if converged:
+        drop = z[active] - origin[2]
+        x = origin[0] + drop * slope_x[active]
+        y = origin[1] + drop * slope_y[active]
+        z_new = _terrain_lookup(heights, x, y)
+        moving = np.abs(z_new - z[active]) > 1e-4
+        z[active] = z_new
+        active = active[moving]
+        if len(active) == 0:
             break
     return (z - origin[2]) / dirs[:, 2]
 
@@ -588,18 +604,30 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (np.asarray(v, dtype=np.float64) / np.linalg.norm(v)).astype(np.float32)
 
 
-def _rational(value: float, denominator: int = 1_000_000) -> IFDRational:
-    """Non-negative ``value`` as an EXIF rational with the given denominator."""
-    return IFDRational(round(value * denominator), denominator)
+def _rational(value: float, denominator: int) -> IFDRational:
+    """Non-negative ``value`` as an EXIF rational with the given denominator.
+
+    EXIF rationals hold 32-bit unsigned numerators, so value * denominator must
+    stay below 2**32 (e.g. altitudes in mm up to 4000 km).
+    """
+    numerator = round(value * denominator)
+    if not 0 <= numerator < 2**32:
+        raise ValueError(f"{value} does not fit an EXIF rational with denominator {denominator}")
+    return IFDRational(numerator, denominator)
 
 
 def _degrees_to_dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
     """Non-negative decimal degrees as EXIF (degrees, minutes, seconds) rationals.
 
-    Seconds keep 1e-5 arcsec resolution (about 0.3 mm on the ground).
+    Seconds keep 1e-5 arcsec resolution (about 0.3 mm on the ground); rounding
+    happens once, on the total, so seconds never read 60.
     """
-    whole_deg = int(degrees)
-    minutes_f = (degrees - whole_deg) * 60.0
-    whole_min = int(minutes_f)
-    seconds = (minutes_f - whole_min) * 60.0
-    return _rational(whole_deg, 1), _rational(whole_min, 1), _rational(seconds, 100_000)
+    units_per_second = 100_000
+    total = round(degrees * 3600 * units_per_second)
+    whole_deg, rest = divmod(total, 3600 * units_per_second)
+    whole_min, seconds = divmod(rest, 60 * units_per_second)
+    return (
+        IFDRational(whole_deg, 1),
+        IFDRational(whole_min, 1),
+        IFDRational(seconds, units_per_second),
+    )

@@ -1,0 +1,43 @@
+"""The job folder: stages in order, finished stages skipped on re-run, re-run from a stage."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenes import make_drone_scene
+from spaceport import pipeline
+from spaceport.errors import InputError
+from spaceport.progress import Progress
+
+
+def test_job_runs_resumes_and_reruns_from_a_stage(tmp_path):
+    scene = make_drone_scene(tmp_path / "photos", rows=2, cols=3, seed=0)
+    job = tmp_path / "job"
+    seen = []
+    manifests = pipeline.run_job(scene.folder, job, pipeline.JobOptions(), Progress(lambda f, m: seen.append(f)))
+    assert manifests["sfm"]["report"]["images_registered"] == 6
+    assert len(manifests["images"]["report"]["images"]) == 6
+    assert seen[-1] == 1.0
+    stamps = {stage: (job / stage / "manifest.json").stat().st_mtime_ns for stage in pipeline.STAGES}
+
+    pipeline.run_job(scene.folder, job, pipeline.JobOptions(), Progress())
+    assert stamps == {stage: (job / stage / "manifest.json").stat().st_mtime_ns for stage in pipeline.STAGES}
+
+    pipeline.rerun_from(job, "sfm")
+    assert not (job / "sfm" / "manifest.json").exists() and (job / "images" / "manifest.json").exists()
+    pipeline.run_job(scene.folder, job, pipeline.JobOptions(), Progress())
+    assert (job / "sfm" / "manifest.json").stat().st_mtime_ns != stamps["sfm"]
+    assert (job / "images" / "manifest.json").stat().st_mtime_ns == stamps["images"]
+
+
+def test_failed_stage_keeps_the_photos_and_is_not_marked_finished(tmp_path):
+    scene = make_drone_scene(tmp_path / "photos", rows=2, cols=3, seed=0)
+    job = tmp_path / "job"
+    options = pipeline.JobOptions(sfm={"max_gps_residual_m": 1e-4, "fallback": False})
+    with pytest.raises(Exception, match="failed validation"):
+        pipeline.run_job(scene.folder, job, options, Progress())
+    assert (job / "images" / "manifest.json").exists()
+    assert len(list((job / "images").glob("*.jpg"))) == 6
+    assert not (job / "sfm" / "manifest.json").exists()
+    with pytest.raises(InputError, match="unknown stage"):
+        pipeline.rerun_from(job, "paint")
