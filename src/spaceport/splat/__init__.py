@@ -1,0 +1,1 @@
+"""Gaussian splat models. For now: the standard 3DGS PLY layout (`splat.ply`)."""
