@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NODE_TOOLS := tools/node
+NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed-stamp
 
 .PHONY: demo test bench clean
 
@@ -17,11 +19,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spaceport run examples/brighton_beach/images demo-output
 
-test: $(STAMP)
+# Pinned Node.js tools (PlayCanvas splat-transform, the independent SOG reader/writer the tests use).
+$(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; the SOG tests need Node.js 20 and npm"; exit 1; }
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/sfm.py
+	$(BIN)/python bench/sog.py
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output $(NODE_TOOLS)/node_modules

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from spaceport import __version__, ingest, pipeline, sfm
+from spaceport import __version__, ingest, pipeline, sfm, sog
 from spaceport.cli_support import friendly_errors, model_options, pick, run_with_progress
 from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
+from spaceport.sog.options import SogOptions
 
 
 def quiet_colmap(verbose: bool) -> None:
@@ -96,6 +97,34 @@ def summary_line(report: sfm.SfmReport) -> str:
         f"reprojection error {report.mean_reprojection_error_px:.2f} px, {report.mapper} mapper, "
         f"{report.matching} matching, {report.frame} frame{gps}, {sum(report.seconds.values()):.1f} s"
     )
+
+
+@main.command("compress")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@model_options(SogOptions, "sog")
+@friendly_errors
+def compress_command(src: Path, out_dir: Path, **values) -> None:
+    """Compress SRC (a 3DGS PLY, or a train/ folder with scene.ply) into OUT_DIR/scene.sog
+    (PlayCanvas SOG v2) with sizes, errors and timings in OUT_DIR/report.json."""
+    options = pick(SogOptions, "sog", values)
+    report = run_with_progress("compress", lambda progress: sog.run(src, out_dir, options, progress))
+    errors = report.errors
+    click.echo(
+        f"{report.splats} splats, {report.input_bytes / 1e6:.1f} MB -> {report.output_bytes / 1e6:.2f} MB "
+        f"({report.ratio:.1f}x), position error {errors['position_m'].mean * 1000:.2f} mm mean, "
+        f"rotation {errors['rotation_deg'].mean:.2f} deg mean, {sum(report.seconds.values()):.1f} s"
+    )
+
+
+@main.command("decompress")
+@click.argument("scene", type=click.Path(path_type=Path))
+@click.argument("out_ply", type=click.Path(dir_okay=False, path_type=Path))
+@friendly_errors
+def decompress_command(scene: Path, out_ply: Path) -> None:
+    """Decode SCENE (a .sog bundle, or a folder / meta.json of the unbundled form) into the 3DGS PLY OUT_PLY."""
+    splats = sog.decompress(scene, out_ply)
+    click.echo(f"{len(splats)} splats with {splats.sh_bands} SH bands written to {out_ply}")
 
 
 @main.command("options")

@@ -24,10 +24,12 @@ CHUNK = 65_536  # points per distance block (bounds memory: CHUNK x centres floa
 
 
 def palette_size(count: int) -> int:
-    """splat-transform's automatic size: 1024 x 2^floor(log2(count / 1024)), at most 65,536 and at least 1."""
+    """Automatic palette size: splat-transform's 1024 x 2^floor(log2(count / 1024)), capped at 65,536,
+    but at least min(count, 1024) so small scenes keep their SH exactly."""
     if count <= 0:
         return 0
-    return int(max(1, min(64.0, 2.0 ** np.floor(np.log2(count / 1024))) * 1024))
+    grown = int(min(64.0, 2.0 ** np.floor(np.log2(count / 1024))) * 1024)
+    return max(grown, min(count, 1024))
 
 
 def palette(points: np.ndarray, k: int, iterations: int, seed: int, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +92,15 @@ def split_entries(counts: np.ndarray, k: int) -> np.ndarray:
 
 
 def lloyd(points: torch.Tensor, k: int, iterations: int, generator: torch.Generator) -> torch.Tensor:
-    """k-means of (n, D) points from k random distinct points; returns (k', D) centres, k' = min(k, n)."""
+    """k-means of (n, D) points from k random distinct points; returns (k', D) centres.
+
+    With at most k distinct points, those points are the centres (k' <= k).
+    """
     n = points.shape[0]
-    if n <= k:
-        return points.clone()
-    centres = points[torch.randperm(n, generator=generator)[:k]].clone()
+    distinct = torch.unique(points, dim=0)
+    if distinct.shape[0] <= k:
+        return distinct
+    centres = distinct[torch.randperm(distinct.shape[0], generator=generator)[:k]].clone()
     for _ in range(iterations):
         labels = nearest(points, centres)
         counts = torch.bincount(labels, minlength=k)
