@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from spaceport.progress import Progress
+from spaceport.sog.kmeans import one_thread
 
 MORTON_BITS = 21  # per axis: 63-bit codes
 
@@ -73,6 +74,12 @@ def plas_order(
 
     The full rows are sorted; the splats of the last, partial row keep their place.
     """
+    with one_thread():
+        return refine(feats, width, start, iterations, seed, progress)
+
+
+def refine(feats: np.ndarray, width: int, start: np.ndarray, iterations: int, seed: int, progress: Progress) -> np.ndarray:
+    """`plas_order` without the thread setting."""
     n = feats.shape[0]
     rows = n // width
     if rows < 2 or width < 2:
@@ -103,17 +110,23 @@ def radius_schedule(rows: int, width: int) -> list[int]:
 
 
 def box_blur(image: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2 radius + 1)^2 window, clipped at the borders, of a (H, W, D) image."""
-    h, w, d = image.shape
-    integral = torch.zeros(h + 1, w + 1, d, dtype=torch.float64)
-    integral[1:, 1:] = image.double().cumsum(0).cumsum(1)
-    y0 = torch.clamp(torch.arange(h) - radius, 0, h)
-    y1 = torch.clamp(torch.arange(h) + radius + 1, 0, h)
-    x0 = torch.clamp(torch.arange(w) - radius, 0, w)
-    x1 = torch.clamp(torch.arange(w) + radius + 1, 0, w)
-    total = integral[y1][:, x1] - integral[y0][:, x1] - integral[y1][:, x0] + integral[y0][:, x0]
-    area = ((y1 - y0)[:, None] * (x1 - x0)[None, :]).double()[:, :, None]
-    return (total / area).float()
+    """Mean over a (2 radius + 1)^2 window, clipped at the borders, of a (H, W, D) float32 image."""
+    return box_mean_1d(box_mean_1d(image, radius, 0), radius, 1)
+
+
+def box_mean_1d(values: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+    """Mean over a window of 2 radius + 1 along `dim` (clipped at the ends), by running sums."""
+    length = values.shape[dim]
+    shape = list(values.shape)
+    shape[dim] = 1
+    zeros = values.new_zeros(shape)
+    padded = torch.cat([zeros, values.cumsum(dim)], dim=dim)  # padded[i] = sum of values[:i]
+    index = torch.arange(length)
+    upper = torch.clamp(index + radius + 1, max=length)
+    lower = torch.clamp(index - radius, min=0)
+    total = padded.index_select(dim, upper) - padded.index_select(dim, lower)
+    count = (upper - lower).to(values.dtype).view([-1 if d == dim else 1 for d in range(values.dim())])
+    return total / count
 
 
 def random_groups(rows: int, width: int, block: int, generator: torch.Generator) -> torch.Tensor:
