@@ -22,7 +22,7 @@ from spaceport.sog.decode import read_sog
 from spaceport.sog.options import ErrorStats, SogOptions, SogReport
 from spaceport.splat.ply import SH_C0, Splats, read_ply, write_ply
 
-__all__ = ["run", "decompress", "compress_splats", "read_sog", "SogOptions", "SogReport"]
+__all__ = ["run", "decompress", "compress_splats", "read_sog", "round_trip_errors", "SogOptions", "SogReport"]
 
 SCENE_PLY = "scene.ply"
 OPACITY_LIMIT = 20.0  # |logit| beyond which sigmoid is 0 or 1 in 8 bits

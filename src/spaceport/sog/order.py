@@ -68,28 +68,32 @@ def features(means: np.ndarray, log_scales: np.ndarray, colors: np.ndarray, opac
 
 
 def plas_order(
-    feats: np.ndarray, width: int, start: np.ndarray, iterations: int, seed: int, progress: Progress
+    feats: np.ndarray, width: int, start: np.ndarray, iterations: int, seed: int, progress: Progress,
+    max_radius: int | None = None, zcurve: bool = True,
 ) -> np.ndarray:
     """Refine the order `start` of (N, D) `feats` on an image `width` pixels wide.
 
     The full rows are sorted; the splats of the last, partial row keep their place.
     """
     with one_thread():
-        return refine(feats, width, start, iterations, seed, progress)
+        return refine(feats, width, start, iterations, seed, progress, max_radius, zcurve)
 
 
-def refine(feats: np.ndarray, width: int, start: np.ndarray, iterations: int, seed: int, progress: Progress) -> np.ndarray:
+def refine(
+    feats: np.ndarray, width: int, start: np.ndarray, iterations: int, seed: int, progress: Progress,
+    max_radius: int | None, zcurve: bool,
+) -> np.ndarray:
     """`plas_order` without the thread setting."""
     n = feats.shape[0]
     rows = n // width
     if rows < 2 or width < 2:
         return start
     full = rows * width
-    layout = start[:full][np.argsort(zcurve_pixels(rows, width))]  # Z-curve rank -> pixel
+    layout = start[:full][np.argsort(zcurve_pixels(rows, width))] if zcurve else start[:full]  # rank -> pixel
     grid_ids = torch.from_numpy(layout.copy())
     grid = torch.from_numpy(feats)[grid_ids]  # (rows * width, D), row-major pixels
     generator = torch.Generator().manual_seed(seed)
-    radii = radius_schedule(rows, width)
+    radii = radius_schedule(rows, width, max_radius)
     for step, radius in enumerate(radii):
         for _ in range(iterations):
             target = box_blur(grid.view(rows, width, -1), radius).view(full, -1)
@@ -100,9 +104,10 @@ def refine(feats: np.ndarray, width: int, start: np.ndarray, iterations: int, se
     return np.concatenate([grid_ids.numpy(), start[full:]])
 
 
-def radius_schedule(rows: int, width: int) -> list[int]:
-    """Blur radii from a quarter of the image down to 1, shrinking by half each step."""
+def radius_schedule(rows: int, width: int, max_radius: int | None = None) -> list[int]:
+    """Blur radii from a quarter of the image (or max_radius) down to 1, shrinking by half each step."""
     radius, radii = max(1, min(rows, width) // 4), []
+    radius = min(radius, max_radius) if max_radius else radius
     while radius > 1:
         radii.append(radius)
         radius //= 2
