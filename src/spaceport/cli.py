@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from spaceport import __version__, ingest, pipeline, sfm
+from spaceport.config import ServiceSettings
 from spaceport.cli_support import friendly_errors, model_options, pick, run_with_progress
 from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
@@ -113,6 +114,114 @@ def summary_line(report: sfm.SfmReport) -> str:
         f"reprojection error {report.mean_reprojection_error_px:.2f} px, {report.mapper} mapper, "
         f"{report.matching} matching, {report.frame} frame{gps}, {sum(report.seconds.values()):.1f} s"
     )
+
+
+@main.command("serve")
+@model_options(ServiceSettings, "")
+@friendly_errors
+def serve_command(**values) -> None:
+    """Run the REST API and the job executor (API docs at /docs)."""
+    import uvicorn
+
+    from spaceport.api import create_app
+
+    settings = pick(ServiceSettings, "", values)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def service_sessions(data_dir: str | None, database_url: str | None):
+    from spaceport.jobs.db import open_database
+
+    settings = pick(ServiceSettings, "", {"data_dir": data_dir, "database_url": database_url})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_database(settings.database())
+
+
+def service_location(command):
+    command = click.option("--database-url", default=None, help="Database URL [env SPACEPORT_DATABASE_URL].")(command)
+    return click.option("--data-dir", default=None, help="Service data folder [env SPACEPORT_DATA_DIR].")(command)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Service accounts."""
+
+
+@users_group.command("create")
+@click.argument("name")
+@service_location
+@friendly_errors
+def users_create(name: str, data_dir: str | None, database_url: str | None) -> None:
+    """Create user NAME; prints the API token (shown once) on the last line."""
+    from spaceport.jobs.store import create_user
+
+    with service_sessions(data_dir, database_url)() as session:
+        user, token = create_user(session, name)
+    click.echo(f"created user '{user.name}' (id {user.id}); API token:")
+    click.echo(token)
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Jobs in the service's database."""
+
+
+@jobs_group.command("list")
+@click.option("--status", default=None, help="Only jobs with this status.")
+@service_location
+@friendly_errors
+def jobs_list(status: str | None, data_dir: str | None, database_url: str | None) -> None:
+    """One line per job: id, status, progress, stage, name."""
+    from sqlalchemy import select
+
+    from spaceport.jobs.models import Job
+
+    with service_sessions(data_dir, database_url)() as session:
+        query = select(Job).order_by(Job.created_at)
+        for job in session.scalars(query.where(Job.status == status) if status else query):
+            click.echo(f"{job.id}  {job.status:9}  {job.progress:5.1f}%  {job.stage or '-':7}  {job.name}")
+
+
+@jobs_group.command("show")
+@click.argument("job_id")
+@service_location
+@friendly_errors
+def jobs_show(job_id: str, data_dir: str | None, database_url: str | None) -> None:
+    """A job's record as JSON."""
+    from spaceport.errors import InputError
+    from spaceport.jobs.executor import job_summary
+    from spaceport.jobs.models import Job
+
+    with service_sessions(data_dir, database_url)() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise InputError(f"no job '{job_id}'")
+        record = job_summary(job)
+    record.pop("webhook_secret")
+    click.echo(json.dumps(record, indent=2))
+
+
+@jobs_group.command("stop")
+@click.argument("job_id")
+@service_location
+@friendly_errors
+def jobs_stop(job_id: str, data_dir: str | None, database_url: str | None) -> None:
+    """Ask the service to stop a job (the running server signals its process group)."""
+    from spaceport.errors import InputError
+    from spaceport.jobs.models import Job
+    from spaceport.jobs.store import mark_final
+
+    with service_sessions(data_dir, database_url)() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise InputError(f"no job '{job_id}'")
+        if job.is_final:
+            raise InputError(f"job '{job_id}' already {job.status}")
+        job.stop_requested = True
+        if job.status == "queued":
+            mark_final(session, job, "canceled", "stopped before it started")
+        session.commit()
+    click.echo(f"stop requested for job {job_id}")
 
 
 @main.command("options")

@@ -17,7 +17,7 @@ from typing import Any, Callable, Literal, get_args, get_origin
 import click
 from pydantic import BaseModel
 
-from spaceport.config import from_env
+from spaceport.config import env_name, from_env
 from spaceport.errors import Cancelled, SpaceportError
 from spaceport.progress import Progress
 
@@ -51,7 +51,7 @@ def model_options(model: type[BaseModel], group: str) -> Callable:
             default = getattr(defaults, name)
             if field.annotation is bool:
                 flag, default = f"{flag}/--no-{flag[2:]}", flag[2:] if default else f"no-{flag[2:]}"
-            help_text = f"{field.description or ''} [env SPACEPORT_{group.upper()}_{name.upper()}] [default: {default}]"
+            help_text = f"{field.description or ''} [env {env_name(group, name)}] [default: {default}]"
             kind = None if field.annotation is bool else click_type(field.annotation)
             command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
         return command
