@@ -137,3 +137,25 @@ def test_job_resumes_after_the_server_is_killed(server, tmp_path):
     events = follow_events(f"{server.url}{path}/events", server.token)
     assert events[-1]["status"] == "completed", events[-1]
     assert api(server, "GET", path).json()["progress"] == 100.0
+
+
+def test_a_crashed_job_fails_alone_and_the_cli_sees_it(server, tmp_path):
+    import signal
+    import sqlite3
+
+    from service_helpers import spaceport_cli
+
+    scene = make_drone_scene(tmp_path / "photos", rows=3, cols=4, seed=3)
+    job = upload(server, scene.folder, name="crashes")
+    path = f"/api/v1/jobs/{job['id']}"
+    wait_for(lambda: api(server, "GET", path).json()["stage"] == "sfm", timeout_s=120, poll_s=0.1)
+    with sqlite3.connect(server.data_dir / "spaceport.db") as db:
+        (pid,) = db.execute("select pid from jobs where id = ?", (job["id"],)).fetchone()
+    os.kill(pid, signal.SIGKILL)
+    failed = wait_for(lambda: (j := api(server, "GET", path).json())["status"] == "failed" and j, timeout_s=15)
+    assert "ended with code -9" in failed["error"]
+    assert api(server, "GET", "/api/v1/health").status_code == 200
+    listing = spaceport_cli("jobs", "list", env=server.env)
+    assert job["id"] in listing and "failed" in listing
+    shown = json.loads(spaceport_cli("jobs", "show", job["id"], env=server.env))
+    assert shown["status"] == "failed" and "webhook_secret" not in shown

@@ -12,6 +12,9 @@ from spaceport.errors import InputError
 from spaceport.jobs.models import Job, Project, User, now
 
 
+DEFAULT_PROJECT = "Default"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -32,10 +35,11 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 
 def default_project(session: Session, user: User) -> Project:
-    """The user's oldest project, created as "Default" when they have none."""
-    project = session.scalar(select(Project).where(Project.owner_id == user.id).order_by(Project.created_at))
+    """The user's project called "Default" (created on first use) for jobs given no project."""
+    query = select(Project).where(Project.owner_id == user.id, Project.name == DEFAULT_PROJECT)
+    project = session.scalar(query.order_by(Project.created_at))
     if project is None:
-        project = Project(owner_id=user.id, name="Default")
+        project = Project(owner_id=user.id, name=DEFAULT_PROJECT)
         session.add(project)
         session.commit()
     return project

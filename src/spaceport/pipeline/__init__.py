@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from spaceport import ingest, sfm
 from spaceport.errors import InputError
@@ -33,6 +33,8 @@ STAGES = ("images", "sfm")
 
 class JobOptions(BaseModel):
     """Options of every stage of a job."""
+
+    model_config = ConfigDict(extra="forbid")
 
     ingest: IngestOptions = IngestOptions()
     sfm: SfmOptions = SfmOptions()
