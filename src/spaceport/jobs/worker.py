@@ -7,6 +7,7 @@ finished, so a restart resumes). Output goes to the job's log file (the executor
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from spaceport.jobs.store import mark_final
 from spaceport.progress import Progress
 
 WRITE_EVERY_S = 0.5
+WORKER_NICENESS = 10
 
 
 class ProgressWriter:
@@ -55,6 +57,7 @@ class ProgressWriter:
 
 
 def run(database_url: str, job_id: str) -> int:
+    os.nice(WORKER_NICENESS)  # heavy stages yield the CPU to the API
     sessions = sessionmaker(connect(database_url), expire_on_commit=False)
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())
