@@ -116,11 +116,11 @@ def composite(proj: Projection, opacities, colors, width: int, height: int, back
         blended = torch.cumprod(1.0 - alpha, dim=0) > cv.TRANSMITTANCE_MIN
     alpha = alpha * blended
     trans_after = torch.cumprod(1.0 - alpha, dim=0)  # (G, P)
-    ones = torch.ones_like(trans_after[:1])
+    ones = torch.ones(1, len(pix), dtype=dtype)
     trans_before = torch.cat([ones, trans_after[:-1]], dim=0)
     weights = alpha * trans_before
-    final_t = trans_after[-1] if len(idx) else ones[0]
-    image = weights.transpose(0, 1) @ colors[idx] if len(idx) else torch.zeros_like(pix).new_zeros(len(pix), 3)
+    final_t = torch.cat([ones, trans_after], dim=0)[-1]
+    image = weights.transpose(0, 1) @ colors[idx].to(dtype)
     if background is not None:
         image = image + final_t[:, None] * background.to(dtype)
     return image.reshape(height, width, 3), (1.0 - final_t).reshape(height, width, 1)
