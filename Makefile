@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/spaceport run examples/brighton_beach/images demo-output
+	$(BIN)/spaceport demo demo-output
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -14,6 +14,9 @@ from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
 
 
+EXAMPLE_PHOTOS = Path(__file__).parent / "examples" / "brighton_beach" / "images"
+
+
 def quiet_colmap(verbose: bool) -> None:
     import pycolmap
 
@@ -73,7 +76,7 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
 @main.command("run")
 @click.argument("photos")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--from-stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
@@ -82,6 +85,20 @@ def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: boo
     """Run the whole job on PHOTOS in JOB_DIR (images/, sfm/, ...); finished stages are skipped."""
     quiet_colmap(verbose)
     options = pipeline.JobOptions(ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values))
+    run_job(photos, job_dir, from_stage, options)
+
+
+@main.command("demo")
+@click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path), default="demo-output")
+@click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
+@friendly_errors
+def demo_command(job_dir: Path, verbose: bool) -> None:
+    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR."""
+    quiet_colmap(verbose)
+    run_job(str(EXAMPLE_PHOTOS), job_dir, None, pipeline.JobOptions())
+
+
+def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
     if from_stage:
         pipeline.rerun_from(job_dir, from_stage)
     manifests = run_with_progress("job", lambda progress: pipeline.run_job(photos, job_dir, options, progress))

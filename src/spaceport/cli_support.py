@@ -74,12 +74,12 @@ class ProgressDisplay:
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+            self.bar = tqdm(total=100, file=sys.stderr, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed} {desc}")
 
     def __call__(self, fraction: float, message: str) -> None:
         if self.bar is not None:
             self.bar.n = round(fraction * 100, 1)
-            self.bar.set_postfix_str(message, refresh=False)
+            self.bar.set_description_str(f"{self.label}: {message}", refresh=False)
             self.bar.refresh()
         elif message != self.last_message:
             click.echo(f"[{fraction * 100:5.1f}%] {self.label}: {message}", err=True)
