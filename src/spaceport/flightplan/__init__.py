@@ -14,6 +14,7 @@ from spaceport.flightplan.exports import FORMATS, export, write
 from spaceport.flightplan.grid import plan_grid
 from spaceport.flightplan.models import FlightPlan, GridOptions, OrbitOptions, Summary, Waypoint, parse
 from spaceport.flightplan.orbit import plan_orbit
+from spaceport.flightplan.polygon import load_geojson
 
 
 def plan_mission(request: GridOptions | OrbitOptions) -> FlightPlan:
@@ -23,5 +24,5 @@ def plan_mission(request: GridOptions | OrbitOptions) -> FlightPlan:
 
 __all__ = [
     "CAMERAS", "Camera", "FORMATS", "FlightPlan", "GridOptions", "OrbitOptions", "Summary", "Waypoint",
-    "export", "get_camera", "parse", "plan_grid", "plan_mission", "plan_orbit", "write",
+    "export", "get_camera", "load_geojson", "parse", "plan_grid", "plan_mission", "plan_orbit", "write",
 ]

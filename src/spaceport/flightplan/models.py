@@ -99,6 +99,20 @@ class Summary(BaseModel):
     batteries: int
     missions: int = Field(description="Missions after splitting at max_waypoints.")
 
+    def text(self) -> str:
+        """A few lines for people: what will be flown and what it takes."""
+        lines = f"{self.lines} lines, {self.line_spacing_m} m apart" if self.line_spacing_m else f"{self.lines} ring(s)"
+        area = f" over {self.area_m2 / 10_000:.2f} ha" if self.area_m2 else ""
+        minutes, seconds = divmod(round(self.flight_time_s), 60)
+        return (
+            f"{self.kind} mission{area}, {self.camera} at {self.altitude_m} m: GSD {self.gsd_cm} cm/px, "
+            f"footprint {self.footprint_width_m} x {self.footprint_height_m} m\n"
+            f"{self.photos} photos every {self.photo_spacing_m} m, {lines}; {self.waypoints} waypoints in "
+            f"{self.missions} mission(s)\n"
+            f"{self.distance_m / 1000:.2f} km at {self.speed_m_s} m/s (camera allows {self.max_speed_m_s}): "
+            f"{minutes} min {seconds:02d} s, {self.batteries} battery(ies)"
+        )
+
 
 class FlightPlan(BaseModel):
     """A planned mission: the request, its waypoints, where it is split, and the summary."""

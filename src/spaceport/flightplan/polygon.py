@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,3 +76,16 @@ def longest_side_bearing(polygon: Polygon) -> float:
     sides = np.diff(corners, axis=0)
     east, north = sides[np.argmax(np.hypot(sides[:, 0], sides[:, 1]))]
     return math.degrees(math.atan2(east, north)) % 180.0
+
+
+def load_geojson(path: str) -> dict[str, Any]:
+    """A GeoJSON file's content; a missing or unreadable file raises InputError naming it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise InputError(f"polygon file {path}: cannot read it ({error.strerror or error})") from None
+    except ValueError as error:
+        raise InputError(f"polygon file {path}: not JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"polygon file {path}: not a GeoJSON object")
+    return data
