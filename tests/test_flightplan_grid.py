@@ -154,3 +154,37 @@ def test_estimates_follow_the_route():
     missions = plan.missions()
     assert len(missions) == plan.summary.missions == math.ceil(len(plan.waypoints) / 99)
     assert all(len(m) <= 99 for m in missions) and sum(len(m) for m in missions) == len(plan.waypoints)
+
+
+def ground_quad(centre, heading_deg, pitch_deg, altitude, camera) -> Polygon:
+    """The ground seen by a camera at `altitude`, looking along `heading_deg`, tilted down `pitch_deg` (ray casting)."""
+    half_w = camera.sensor_width_mm / 2 / camera.focal_length_mm
+    half_h = camera.sensor_height_mm / 2 / camera.focal_length_mm
+    down = math.radians(-pitch_deg)
+    forward = np.array([0.0, math.cos(down), -math.sin(down)])  # optical axis in (right, ahead, up)
+    up_in_image = np.array([0.0, math.sin(down), math.cos(down)])
+    right = np.array([1.0, 0.0, 0.0])
+    b = math.radians(heading_deg)
+    corners = []
+    for sx, sy in [(-1, -1), (1, -1), (1, 1), (-1, 1)]:
+        ray = forward + sx * half_w * right + sy * half_h * up_in_image
+        t = altitude / -ray[2]
+        x, y = ray[0] * t, ray[1] * t  # metres right of and ahead of the aircraft
+        corners.append((centre[0] + x * math.cos(b) + y * math.sin(b), centre[1] - x * math.sin(b) + y * math.cos(b)))
+    return Polygon(corners)
+
+
+def test_oblique_pass_alone_covers_the_area_with_the_requested_overlap():
+    frame = LocalFrame(LAT0, LON0)
+    corners = np.array([[0, 0], [260, 40], [300, 220], [120, 140], [20, 230]])  # concave
+    plan = plan_grid(GridOptions(polygon=geojson(frame, corners), altitude_m=60, double_grid=True, oblique_pitch_deg=-60,
+                                 front_overlap_percent=75, side_overlap_percent=60))
+    camera = CAMERAS["phantom-4-pro"]
+    oblique = [w for w in plan.waypoints if w.photo and w.gimbal_pitch_deg == -60]
+    centres = frame.to_local([w.latitude for w in oblique], [w.longitude for w in oblique])
+    quads = [ground_quad(c, w.heading_deg, -60, 60, camera).buffer(TOLERANCE_M, join_style="mitre") for c, w in zip(centres, oblique)]
+    shape = Polygon(corners)
+    points = sample_points(shape, np.random.default_rng(3), 600)
+    counts = [sum(q.covers(Point(p)) for q in quads) for p in points]
+    assert min(counts) >= 4 * 2
+    assert all(q.intersects(shape) for q in quads)
