@@ -9,6 +9,7 @@ Missions: `plan_grid` (parallel lines over a polygon, optionally a second obliqu
 
 from __future__ import annotations
 
+from spaceport.flightplan import cameras
 from spaceport.flightplan.cameras import CAMERAS, Camera, get_camera
 from spaceport.flightplan.exports import FORMATS, export, write
 from spaceport.flightplan.grid import plan_grid

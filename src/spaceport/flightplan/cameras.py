@@ -12,22 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from spaceport.errors import InputError
-from spaceport.flightplan.models import describe
-
-
-class Camera(BaseModel):
-    """A camera's geometry. Photos are taken in landscape, image width across the flight line."""
-
-    name: str = Field(description="Display name, e.g. 'DJI Phantom 4 Pro'.")
-    sensor_width_mm: float = Field(gt=0, le=100, description="Sensor width, mm (the long side).")
-    sensor_height_mm: float = Field(gt=0, le=100, description="Sensor height, mm (the short side).")
-    focal_length_mm: float = Field(gt=0, le=500, description="True (not 35 mm equivalent) focal length, mm.")
-    image_width_px: int = Field(gt=0, le=100_000, description="Image width, px (the long side).")
-    image_height_px: int = Field(gt=0, le=100_000, description="Image height, px (the short side).")
-    min_photo_interval_s: float = Field(gt=0, le=60, description="Shortest time between two photos, s.")
+from spaceport.flightplan.models import Camera, describe
 
 
 CAMERAS: dict[str, Camera] = {
@@ -56,13 +44,15 @@ def normalized(name: str) -> str:
     return key.removeprefix("dji-")
 
 
-def get_camera(name_or_path: str) -> Camera:
-    """A built-in camera by name, or a user-defined one from a JSON file with `Camera`'s fields."""
+def get_camera(name_or_path: str | Camera, allow_files: bool = True) -> Camera:
+    """A camera as given, a built-in one by name, or (if `allow_files`) one from a JSON file with `Camera`'s fields."""
+    if isinstance(name_or_path, Camera):
+        return name_or_path
     key = normalized(name_or_path)
     if key in CAMERAS:
         return CAMERAS[key]
     path = Path(name_or_path)
-    if path.suffix.lower() == ".json" and path.is_file():
+    if allow_files and path.suffix.lower() == ".json" and path.is_file():
         return camera_from_file(path)
     raise InputError(
         f"camera {name_or_path!r} is not known; use one of {', '.join(CAMERAS)} "

@@ -16,10 +16,24 @@ from spaceport.errors import InputError
 LEGAL_ALTITUDE_M = 120.0  # EU open category 120 m; US Part 107: 400 ft (121.9 m)
 
 
+class Camera(BaseModel):
+    """A camera's geometry. Photos are taken in landscape, image width across the flight line."""
+
+    name: str = Field(description="Display name, e.g. 'DJI Phantom 4 Pro'.")
+    sensor_width_mm: float = Field(gt=0, le=100, description="Sensor width, mm (the long side).")
+    sensor_height_mm: float = Field(gt=0, le=100, description="Sensor height, mm (the short side).")
+    focal_length_mm: float = Field(gt=0, le=500, description="True (not 35 mm equivalent) focal length, mm.")
+    image_width_px: int = Field(gt=0, le=100_000, description="Image width, px (the long side).")
+    image_height_px: int = Field(gt=0, le=100_000, description="Image height, px (the short side).")
+    min_photo_interval_s: float = Field(gt=0, le=60, description="Shortest time between two photos, s.")
+
+
 class MissionOptions(BaseModel):
     """What every mission needs: camera, altitude (or GSD), speed, battery, app limits."""
 
-    camera: str = Field("phantom-4-pro", description="Built-in camera name, or a JSON file with the camera's fields.")
+    camera: str | Camera = Field(
+        "phantom-4-pro", description="Built-in camera name, a JSON file with the camera's fields, or the fields themselves."
+    )
     altitude_m: float | None = Field(None, gt=0, description="Flight altitude above take-off, m (or give gsd_cm).")
     gsd_cm: float | None = Field(None, gt=0, le=100, description="Target ground sample distance, cm/px (or give altitude_m).")
     speed_m_s: float | None = Field(

@@ -52,7 +52,8 @@ def mission_config(document: ET.Element, plan: FlightPlan) -> None:
     element(config, "executeRCLostAction", "goBack")
     element(config, "takeOffSecurityHeight", 20)
     element(config, "globalTransitionalSpeed", number(plan.summary.speed_m_s))
-    enums = DRONE_ENUMS.get(normalized(plan.request.camera))
+    camera = plan.request.camera
+    enums = DRONE_ENUMS.get(normalized(camera)) if isinstance(camera, str) else None
     if enums:
         drone = element(config, "droneInfo")
         element(drone, "droneEnumValue", enums[0])
