@@ -17,6 +17,7 @@ from pathlib import Path
 from spaceport.errors import InputError
 from spaceport.flightplan.models import FlightPlan, GridOptions, Waypoint
 from spaceport.flightplan.polygon import polygon_ring
+from spaceport.flightplan.wpml import wpml_kmz
 
 FORMATS = {"litchi": ".csv", "kml": ".kml", "geojson": ".geojson", "wpml": ".kmz"}
 
@@ -140,8 +141,6 @@ def export(plan: FlightPlan, format: str, stem: str = "mission") -> dict[str, by
         return {stem + suffix: kml(plan).encode()}
     if format == "geojson":
         return {stem + suffix: geojson(plan).encode()}
-    from spaceport.flightplan.wpml import wpml_kmz
-
     missions = plan.missions()
     names = [stem + suffix] if len(missions) == 1 else [f"{stem}-{i}{suffix}" for i in range(1, len(missions) + 1)]
     render = (lambda w: litchi_csv(plan, w).encode()) if format == "litchi" else (lambda w: wpml_kmz(plan, w))

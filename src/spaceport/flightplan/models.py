@@ -122,10 +122,15 @@ class Summary(BaseModel):
             f"{self.kind} mission{area}, {self.camera} at {self.altitude_m} m: GSD {self.gsd_cm} cm/px, "
             f"footprint {self.footprint_width_m} x {self.footprint_height_m} m\n"
             f"{self.photos} photos every {self.photo_spacing_m} m, {lines}; {self.waypoints} waypoints in "
-            f"{self.missions} mission(s)\n"
+            f"{plural(self.missions, 'mission')}\n"
             f"{self.distance_m / 1000:.2f} km at {self.speed_m_s} m/s (camera allows {self.max_speed_m_s}): "
-            f"{minutes} min {seconds:02d} s, {self.batteries} battery(ies)"
+            f"{minutes} min {seconds:02d} s, {plural(self.batteries, 'battery', 'batteries')}"
         )
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 mission', '3 missions'."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 class FlightPlan(BaseModel):
