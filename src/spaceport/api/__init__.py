@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from spaceport import __version__
-from spaceport.api import compat, jobs, projects, system
+from spaceport.api import compat, flightplans, jobs, projects, system
 from spaceport.config import ServiceSettings
 from spaceport.errors import SpaceportError
 from spaceport.jobs.db import open_database
@@ -32,7 +32,7 @@ def create_app(settings: ServiceSettings, run_jobs: bool = True) -> FastAPI:
 
     app = FastAPI(title="Spaceport", version=__version__, lifespan=lifespan)
     app.state.settings, app.state.sessions = settings, sessions
-    for module in (system, projects, jobs, compat):
+    for module in (system, projects, jobs, flightplans, compat):
         app.include_router(module.router)
 
     @app.exception_handler(SpaceportError)
