@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/spaceport run examples/brighton_beach/images demo-output
+	$(BIN)/spaceport demo demo-output
 
 # Pinned Node.js tools (PlayCanvas splat-transform, the independent SOG reader/writer the tests use).
 $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json

@@ -41,3 +41,33 @@ def test_failed_stage_keeps_the_photos_and_is_not_marked_finished(tmp_path):
     assert not (job / "sfm" / "manifest.json").exists()
     with pytest.raises(InputError, match="unknown stage"):
         pipeline.rerun_from(job, "paint")
+
+
+def test_run_command_and_rerun_from_a_stage(tmp_path):
+    from click.testing import CliRunner
+
+    from spaceport.cli import main
+
+    scene = make_drone_scene(tmp_path / "photos", rows=2, cols=3, seed=1)
+    job = tmp_path / "job"
+    first = CliRunner().invoke(main, ["run", str(scene.folder), str(job)])
+    assert first.exit_code == 0, first.output
+    assert "registered 6/6 photos" in first.output
+    stamp = (job / "images" / "manifest.json").stat().st_mtime_ns
+    again = CliRunner().invoke(main, ["run", str(scene.folder), str(job), "--from", "sfm", "--mapper", "global"])
+    assert again.exit_code == 0, again.output
+    assert "global mapper" in again.output
+    assert (job / "images" / "manifest.json").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.slow
+def test_demo_runs_on_the_built_in_example(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "spaceport.cli", "demo", str(tmp_path / "demo")], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert "registered 18/18 photos" in result.stdout or "registered 17/18 photos" in result.stdout
+    assert (tmp_path / "demo" / "sfm" / "sparse" / "0" / "points3D.bin").is_file()

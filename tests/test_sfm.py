@@ -113,3 +113,11 @@ def test_cancel_stops_the_stage(tmp_path):
     with pytest.raises(Cancelled):
         sfm.run(images, tmp_path / "sfm", SfmOptions(), progress)
     assert not (tmp_path / "sfm" / "report.json").exists()
+
+
+def test_sequential_matching_registers_an_ordered_capture(tmp_path):
+    scene = make_drone_scene(tmp_path / "photos", rows=2, cols=3, gps=False, seed=3)
+    images = ingested(scene.folder, tmp_path / "images")
+    report = sfm.run(images, tmp_path / "sfm", SfmOptions(matching="sequential", sequential_overlap=3), Progress())
+    assert report.matching == "sequential" and report.images_registered == 6
+    assert report.pairs_matched <= 12  # 6 photos, each with at most 3 following ones

@@ -17,7 +17,7 @@ from typing import Any, Callable, Literal, get_args, get_origin
 import click
 from pydantic import BaseModel
 
-from spaceport.config import from_env
+from spaceport.config import env_name, from_env
 from spaceport.errors import Cancelled, SpaceportError
 from spaceport.progress import Progress
 
@@ -51,7 +51,7 @@ def model_options(model: type[BaseModel], group: str) -> Callable:
             default = getattr(defaults, name)
             if field.annotation is bool:
                 flag, default = f"{flag}/--no-{flag[2:]}", flag[2:] if default else f"no-{flag[2:]}"
-            help_text = f"{field.description or ''} [env SPACEPORT_{group.upper()}_{name.upper()}] [default: {default}]"
+            help_text = f"{field.description or ''} [env {env_name(group, name)}] [default: {default}]"
             kind = None if field.annotation is bool else click_type(field.annotation)
             command = click.option(flag, name, type=kind, default=None, help=help_text)(command)
         return command
@@ -74,12 +74,12 @@ class ProgressDisplay:
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+            self.bar = tqdm(total=100, file=sys.stderr, bar_format="{percentage:3.0f}%|{bar:30}| {elapsed} {desc}")
 
     def __call__(self, fraction: float, message: str) -> None:
         if self.bar is not None:
             self.bar.n = round(fraction * 100, 1)
-            self.bar.set_postfix_str(message, refresh=False)
+            self.bar.set_description_str(f"{self.label}: {message}", refresh=False)
             self.bar.refresh()
         elif message != self.last_message:
             click.echo(f"[{fraction * 100:5.1f}%] {self.label}: {message}", err=True)

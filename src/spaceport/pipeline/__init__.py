@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from spaceport import ingest, sfm
 from spaceport.errors import InputError
@@ -33,6 +33,8 @@ STAGES = ("images", "sfm")
 
 class JobOptions(BaseModel):
     """Options of every stage of a job."""
+
+    model_config = ConfigDict(extra="forbid")
 
     ingest: IngestOptions = IngestOptions()
     sfm: SfmOptions = SfmOptions()
@@ -63,8 +65,17 @@ def rerun_from(job_dir: Path, stage: str) -> None:
         (job_dir / name / MANIFEST).unlink(missing_ok=True)
 
 
-def run_job(source: str | Path, job_dir: Path, options: JobOptions, progress: Progress) -> dict[str, dict]:
-    """Run every unfinished stage of the job in `job_dir`; returns each stage's manifest."""
+def run_job(
+    source: str | Path,
+    job_dir: Path,
+    options: JobOptions,
+    progress: Progress,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> dict[str, dict]:
+    """Run every unfinished stage of the job in `job_dir`; returns each stage's manifest.
+
+    `on_stage(name)` is called as each stage starts.
+    """
     job_dir.mkdir(parents=True, exist_ok=True)
     stages: list[tuple[str, float, Callable[[Progress], BaseModel], BaseModel]] = [
         ("images", 0.05, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
@@ -75,6 +86,7 @@ def run_job(source: str | Path, job_dir: Path, options: JobOptions, progress: Pr
         stage_dir = job_dir / name
         if not is_finished(stage_dir):
             progress.raise_if_cancelled()
+            on_stage(name)
             if name != "images":
                 shutil.rmtree(stage_dir, ignore_errors=True)
             report = stage(progress.span(start, end))

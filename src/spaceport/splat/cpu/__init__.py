@@ -1,0 +1,75 @@
+"""Our compiled CPU rasterizer: tile-based projection, binning, compositing and backward.
+
+`rasterize_cpu` is differentiable w.r.t. means, quats, scales, opacities, colors and the
+background; the kernels (C++ / OpenMP, float32) are built on first use (see `build`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from spaceport.splat import conventions as cv
+from spaceport.splat.cpu.build import load_extension
+
+SETTINGS = [
+    cv.NEAR_PLANE,
+    cv.FAR_PLANE,
+    cv.EPS2D,
+    cv.FOV_CLAMP,
+    cv.EXTENT_SIGMAS,
+    cv.ALPHA_MIN,
+    cv.ALPHA_MAX,
+    cv.TRANSMITTANCE_MIN,
+    float(cv.TILE_SIZE),
+]
+
+
+def _f32(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to(device="cpu", dtype=torch.float32).contiguous()
+
+
+class _RasterizeCPU(torch.autograd.Function):
+    """image (H, W, 3), alpha (H, W) of Gaussians; see `rasterize_cpu`."""
+
+    @staticmethod
+    def forward(ctx, means, quats, scales, opacities, colors, background, viewmat, K, width, height):
+        ext = load_extension()
+        inputs = [_f32(t) for t in (means, quats, scales, opacities, colors)]
+        cam = (_f32(viewmat), _f32(K), int(width), int(height))
+        bg = None if background is None else _f32(background)
+        means2d, conics, _, radii, offsets, ids = ext.preprocess(*inputs[:4], *cam, SETTINGS)
+        image, alpha, trans, last = ext.render(
+            offsets, ids, means2d, conics, inputs[3], inputs[4], radii, bg, *cam, SETTINGS
+        )
+        ctx.cam = cam
+        ctx.has_bg = bg is not None
+        ctx.save_for_backward(*inputs, offsets, ids, means2d, conics, radii, trans, last, *([bg] if ctx.has_bg else []))
+        return image, alpha
+
+    @staticmethod
+    def backward(ctx, v_image, v_alpha):
+        ext = load_extension()
+        saved = ctx.saved_tensors
+        means, quats, scales, opacities, colors, offsets, ids, means2d, conics, radii, trans, last = saved[:12]
+        bg = saved[12] if ctx.has_bg else None
+        v_image = torch.zeros_like(trans)[..., None].expand(-1, -1, 3) if v_image is None else v_image
+        v_alpha = torch.zeros_like(trans) if v_alpha is None else v_alpha
+        v_image, v_alpha = _f32(v_image), _f32(v_alpha)
+        v_means, v_quats, v_scales, v_opac, v_colors = ext.backward(
+            means, quats, scales, opacities, colors, *ctx.cam, SETTINGS,
+            offsets, ids, means2d, conics, radii, bg, trans, last, v_image, v_alpha,
+        )  # fmt: skip
+        v_bg = (trans[..., None] * v_image).sum(dim=(0, 1)) if ctx.has_bg and ctx.needs_input_grad[5] else None
+        return v_means, v_quats, v_scales, v_opac, v_colors, v_bg, None, None, None, None
+
+
+def rasterize_cpu(means, quats, scales, opacities, colors, viewmat, K, width: int, height: int, background=None):
+    """Render one image with the compiled CPU kernels.
+
+    means (N, 3) world; quats (N, 4) w, x, y, z (any norm); scales (N, 3) activated;
+    opacities (N,) in [0, 1]; colors (N, 3) (already evaluated from SH if needed);
+    viewmat (4, 4) world->camera; K (3, 3) pixels; background (3,) or None (black).
+    Returns image (H, W, 3) and alpha (H, W, 1), float32.
+    """
+    image, alpha = _RasterizeCPU.apply(means, quats, scales, opacities, colors, background, viewmat, K, width, height)
+    return image, alpha[..., None]

@@ -1,0 +1,127 @@
+// PyTorch bindings of the CPU kernels: tensors in, tensors out (float32, contiguous, CPU).
+#include <torch/extension.h>
+
+#include <cstring>
+
+#include "kernels.h"
+
+namespace {
+
+using spaceport::Camera;
+using spaceport::Settings;
+using torch::Tensor;
+
+void check(const Tensor& t, const char* name, torch::ScalarType type = torch::kFloat32) {
+    TORCH_CHECK(t.device().is_cpu(), name, " must be on the CPU");
+    TORCH_CHECK(t.scalar_type() == type, name, " has the wrong dtype");
+    TORCH_CHECK(t.is_contiguous(), name, " must be contiguous");
+}
+
+Camera make_camera(const Tensor& viewmat, const Tensor& K, int64_t width, int64_t height) {
+    check(viewmat, "viewmat");
+    check(K, "K");
+    Camera cam;
+    const float* v = viewmat.data_ptr<float>();
+    const float* k = K.data_ptr<float>();
+    for (int r = 0; r < 3; ++r) {
+        for (int c = 0; c < 3; ++c) cam.R[3 * r + c] = v[4 * r + c];
+        cam.t[r] = v[4 * r + 3];
+    }
+    cam.fx = k[0];
+    cam.fy = k[4];
+    cam.cx = k[2];
+    cam.cy = k[5];
+    cam.width = (int)width;
+    cam.height = (int)height;
+    return cam;
+}
+
+Settings make_settings(const std::vector<double>& c) {
+    TORCH_CHECK(c.size() == 9, "settings must have 9 values");
+    return Settings{(float)c[0], (float)c[1], (float)c[2], (float)c[3], (float)c[4],
+                    (float)c[5], (float)c[6], (float)c[7], (int)c[8]};
+}
+
+const float* optional_ptr(const c10::optional<Tensor>& t) {
+    if (!t.has_value()) return nullptr;
+    check(*t, "background");
+    return t->data_ptr<float>();
+}
+
+Tensor from_vector(const std::vector<int32_t>& v) {
+    Tensor out = torch::empty({(int64_t)v.size()}, torch::kInt32);
+    if (!v.empty()) std::memcpy(out.data_ptr<int32_t>(), v.data(), v.size() * sizeof(int32_t));
+    return out;
+}
+
+// Projection + binning. Returns means2d, conics, depths, radii, tile offsets, tile ids.
+std::vector<Tensor> preprocess(Tensor means, Tensor quats, Tensor scales, Tensor opacities, Tensor viewmat,
+                               Tensor K, int64_t width, int64_t height, std::vector<double> settings) {
+    for (auto [t, name] : {std::pair{&means, "means"}, {&quats, "quats"}, {&scales, "scales"}, {&opacities, "opacities"}})
+        check(*t, name);
+    const int64_t n = means.size(0);
+    const Camera cam = make_camera(viewmat, K, width, height);
+    const Settings s = make_settings(settings);
+    Tensor means2d = torch::empty({n, 2}), conics = torch::empty({n, 3}), depths = torch::empty({n});
+    Tensor radii = torch::empty({n, 2}, torch::kInt32);
+    spaceport::project_forward(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(),
+                               opacities.data_ptr<float>(), cam, s, means2d.data_ptr<float>(),
+                               conics.data_ptr<float>(), depths.data_ptr<float>(), radii.data_ptr<int32_t>());
+    spaceport::TileBins bins;
+    spaceport::bin_gaussians(n, means2d.data_ptr<float>(), depths.data_ptr<float>(), radii.data_ptr<int32_t>(), cam,
+                             s, bins);
+    return {means2d, conics, depths, radii, from_vector(bins.offsets), from_vector(bins.ids)};
+}
+
+// Compositing. Returns image (H,W,3), alpha (H,W), transmittance (H,W), last (H,W).
+std::vector<Tensor> render(Tensor offsets, Tensor ids, Tensor means2d, Tensor conics, Tensor opacities,
+                           Tensor colors, Tensor radii, c10::optional<Tensor> background, Tensor viewmat, Tensor K,
+                           int64_t width, int64_t height, std::vector<double> settings) {
+    check(offsets, "offsets", torch::kInt32);
+    check(ids, "ids", torch::kInt32);
+    check(colors, "colors");
+    check(opacities, "opacities");
+    const Camera cam = make_camera(viewmat, K, width, height);
+    const Settings s = make_settings(settings);
+    Tensor image = torch::empty({height, width, 3}), alpha = torch::empty({height, width});
+    Tensor trans = torch::empty({height, width}), last = torch::empty({height, width}, torch::kInt32);
+    spaceport::raster_forward(cam, s, offsets.data_ptr<int32_t>(), ids.data_ptr<int32_t>(), means2d.data_ptr<float>(),
+                              conics.data_ptr<float>(), opacities.data_ptr<float>(), colors.data_ptr<float>(),
+                              radii.data_ptr<int32_t>(), optional_ptr(background), image.data_ptr<float>(),
+                              alpha.data_ptr<float>(), trans.data_ptr<float>(), last.data_ptr<int32_t>());
+    return {image, alpha, trans, last};
+}
+
+// Backward of render + projection. Returns v_means, v_quats, v_scales, v_opacities, v_colors.
+std::vector<Tensor> backward(Tensor means, Tensor quats, Tensor scales, Tensor opacities, Tensor colors,
+                             Tensor viewmat, Tensor K, int64_t width, int64_t height, std::vector<double> settings,
+                             Tensor offsets, Tensor ids, Tensor means2d, Tensor conics, Tensor radii,
+                             c10::optional<Tensor> background, Tensor trans, Tensor last, Tensor v_image,
+                             Tensor v_alpha) {
+    check(v_image, "v_image");
+    check(v_alpha, "v_alpha");
+    const int64_t n = means.size(0);
+    const Camera cam = make_camera(viewmat, K, width, height);
+    const Settings s = make_settings(settings);
+    Tensor v_means2d = torch::empty({n, 2}), v_conics = torch::empty({n, 3});
+    Tensor v_colors = torch::empty({n, 3}), v_opacities = torch::empty({n});
+    spaceport::raster_backward(n, cam, s, offsets.data_ptr<int32_t>(), ids.data_ptr<int32_t>(),
+                               means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                               colors.data_ptr<float>(), radii.data_ptr<int32_t>(), optional_ptr(background),
+                               trans.data_ptr<float>(), last.data_ptr<int32_t>(), v_image.data_ptr<float>(),
+                               v_alpha.data_ptr<float>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
+                               v_colors.data_ptr<float>(), v_opacities.data_ptr<float>());
+    Tensor v_means = torch::empty({n, 3}), v_quats = torch::empty({n, 4}), v_scales = torch::empty({n, 3});
+    spaceport::project_backward(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(), cam, s,
+                                radii.data_ptr<int32_t>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
+                                v_means.data_ptr<float>(), v_quats.data_ptr<float>(), v_scales.data_ptr<float>());
+    return {v_means, v_quats, v_scales, v_opacities, v_colors};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+    m.def("preprocess", &preprocess, "Project Gaussians and bin them into depth-sorted tile lists");
+    m.def("render", &render, "Front-to-back compositing of binned Gaussians");
+    m.def("backward", &backward, "Gradients of render and projection");
+}

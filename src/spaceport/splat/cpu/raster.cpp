@@ -1,0 +1,266 @@
+// Tile binning, depth sort, front-to-back compositing and its backward pass.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "kernels.h"
+
+namespace spaceport {
+namespace {
+
+// Inclusive range [lo, hi] of tiles (or pixels, with cell = 1) covered by centre m +- r.
+struct Span {
+    int lo, hi;
+};
+
+Span tile_span(float m, float r, int cell, int count) {
+    const float lo = std::floor((m - r) / cell), hi = std::ceil((m + r) / cell);
+    return {(int)std::max(0.f, std::min(lo, (float)count)), (int)std::max(0.f, std::min(hi, (float)count)) - 1};
+}
+
+// Pixels of [first, first + size) whose centres may lie inside the box m +- r. One pixel of
+// margin: outside the box alpha < alpha_min, so this only skips work, never a contribution.
+Span pixel_span(float m, float r, int first, int size) {
+    const float lo = std::floor(m - r - 1.f), hi = std::ceil(m + r + 1.f);
+    return {(int)std::max((float)first, lo), (int)std::min((float)(first + size - 1), hi)};
+}
+
+// Exponent of a Gaussian with conic (a, b, c) at offset (dx, dy) = mean - pixel centre.
+inline float gauss_sigma(const float* con, float dx, float dy) {
+    return 0.5f * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy;
+}
+
+// The pixel rectangle of tile t: origin (x0, y0) and size (w, h).
+struct TileRect {
+    int x0, y0, w, h;
+};
+
+TileRect tile_rect(int t, int tiles_x, const Camera& cam, int tile) {
+    const int x0 = (t % tiles_x) * tile, y0 = (t / tiles_x) * tile;
+    return {x0, y0, std::min(tile, cam.width - x0), std::min(tile, cam.height - y0)};
+}
+
+}  // namespace
+
+void bin_gaussians(int64_t n, const float* means2d, const float* depths, const int32_t* radii,
+                   const Camera& cam, const Settings& s, TileBins& bins) {
+    bins.tiles_x = (cam.width + s.tile - 1) / s.tile;
+    bins.tiles_y = (cam.height + s.tile - 1) / s.tile;
+    const int n_tiles = bins.tiles_x * bins.tiles_y;
+    std::vector<int32_t> order;
+    order.reserve(n);
+    for (int64_t i = 0; i < n; ++i)
+        if (radii[2 * i] > 0 || radii[2 * i + 1] > 0) order.push_back((int32_t)i);
+    std::sort(order.begin(), order.end(), [depths](int32_t a, int32_t b) {
+        return depths[a] < depths[b] || (depths[a] == depths[b] && a < b);
+    });
+    std::vector<Span> xs(order.size()), ys(order.size());
+    std::vector<int32_t> counts(n_tiles + 1, 0);
+    for (size_t k = 0; k < order.size(); ++k) {
+        const int32_t i = order[k];
+        xs[k] = tile_span(means2d[2 * i], (float)radii[2 * i], s.tile, bins.tiles_x);
+        ys[k] = tile_span(means2d[2 * i + 1], (float)radii[2 * i + 1], s.tile, bins.tiles_y);
+        for (int ty = ys[k].lo; ty <= ys[k].hi; ++ty)
+            for (int tx = xs[k].lo; tx <= xs[k].hi; ++tx) ++counts[ty * bins.tiles_x + tx + 1];
+    }
+    std::partial_sum(counts.begin(), counts.end(), counts.begin());
+    bins.offsets = counts;
+    bins.ids.assign(counts[n_tiles], 0);
+    // Scatter in depth order: every tile's list comes out sorted by depth.
+    for (size_t k = 0; k < order.size(); ++k)
+        for (int ty = ys[k].lo; ty <= ys[k].hi; ++ty)
+            for (int tx = xs[k].lo; tx <= xs[k].hi; ++tx) bins.ids[counts[ty * bins.tiles_x + tx]++] = order[k];
+}
+
+void raster_forward(const Camera& cam, const Settings& s, const int32_t* offsets, const int32_t* ids,
+                    const float* means2d, const float* conics, const float* opacities,
+                    const float* colors, const int32_t* radii, const float* background,
+                    float* image, float* alpha, float* transmittance, int32_t* last) {
+    const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
+    const int tp = s.tile * s.tile;
+#pragma omp parallel
+    {
+        std::vector<float> t_buf(tp), c_buf(3 * tp);
+        std::vector<int32_t> l_buf(tp);
+        std::vector<char> done(tp);
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < tiles_x * tiles_y; ++t) {
+            const TileRect rect = tile_rect(t, tiles_x, cam, s.tile);
+            std::fill(t_buf.begin(), t_buf.end(), 1.f);
+            std::fill(c_buf.begin(), c_buf.end(), 0.f);
+            std::fill(l_buf.begin(), l_buf.end(), -1);
+            std::fill(done.begin(), done.end(), 0);
+            int n_done = 0;
+            const int n_pix = rect.w * rect.h;
+            for (int k = offsets[t]; k < offsets[t + 1] && n_done < n_pix; ++k) {
+                const int32_t g = ids[k];
+                const float mx = means2d[2 * g], my = means2d[2 * g + 1], op = opacities[g];
+                const float* con = conics + 3 * g;
+                const float* col = colors + 3 * g;
+                const Span sx = pixel_span(mx, (float)radii[2 * g], rect.x0, rect.w);
+                const Span sy = pixel_span(my, (float)radii[2 * g + 1], rect.y0, rect.h);
+                for (int py = sy.lo; py <= sy.hi; ++py) {
+                    const float dy = my - (py + 0.5f);
+                    for (int px = sx.lo; px <= sx.hi; ++px) {
+                        const int p = (py - rect.y0) * s.tile + (px - rect.x0);
+                        if (done[p]) continue;
+                        const float dx = mx - (px + 0.5f);
+                        const float sigma = gauss_sigma(con, dx, dy);
+                        const float a = std::min(s.alpha_max, op * std::exp(-sigma));
+                        if (sigma < 0.f || a < s.alpha_min) continue;
+                        const float next_t = t_buf[p] * (1.f - a);
+                        if (next_t <= s.transmittance_min) {
+                            done[p] = 1;
+                            ++n_done;
+                            continue;
+                        }
+                        const float w = a * t_buf[p];
+                        c_buf[3 * p] += w * col[0];
+                        c_buf[3 * p + 1] += w * col[1];
+                        c_buf[3 * p + 2] += w * col[2];
+                        t_buf[p] = next_t;
+                        l_buf[p] = k;
+                    }
+                }
+            }
+            for (int py = 0; py < rect.h; ++py)
+                for (int px = 0; px < rect.w; ++px) {
+                    const int p = py * s.tile + px;
+                    const int64_t o = (int64_t)(rect.y0 + py) * cam.width + rect.x0 + px;
+                    for (int ch = 0; ch < 3; ++ch)
+                        image[3 * o + ch] = c_buf[3 * p + ch] + (background ? t_buf[p] * background[ch] : 0.f);
+                    alpha[o] = 1.f - t_buf[p];
+                    transmittance[o] = t_buf[p];
+                    last[o] = l_buf[p];
+                }
+        }
+    }
+}
+
+namespace {
+
+// Per-pixel state of the backward sweep (back to front) inside one tile.
+struct PixelState {
+    double t;        // transmittance in front of the current Gaussian
+    float s[3];      // colour blended behind the current Gaussian, per unit transmittance
+    float dc[3];     // dL/d image
+    float t_final;   // transmittance after the last blended Gaussian
+    float bg_term;   // (dL/d alpha_out - background . dL/d image) * t_final
+    int32_t last;    // index of the last blended Gaussian, -1 if none
+};
+
+// Gradient accumulators of one Gaussian over one tile.
+struct GaussGrad {
+    float mean2d[2] = {0.f, 0.f}, conic[3] = {0.f, 0.f, 0.f}, color[3] = {0.f, 0.f, 0.f}, opacity = 0.f;
+};
+
+void load_tile_state(const Camera& cam, const Settings& s, const TileRect& rect, const float* background,
+                     const float* transmittance, const int32_t* last, const float* v_image,
+                     const float* v_alpha, std::vector<PixelState>& px) {
+    for (int py = 0; py < rect.h; ++py)
+        for (int qx = 0; qx < rect.w; ++qx) {
+            PixelState& st = px[py * s.tile + qx];
+            const int64_t o = (int64_t)(rect.y0 + py) * cam.width + rect.x0 + qx;
+            st.t = transmittance[o];
+            st.t_final = transmittance[o];
+            st.last = last[o];
+            float bg_dot = 0.f;
+            for (int ch = 0; ch < 3; ++ch) {
+                st.s[ch] = 0.f;
+                st.dc[ch] = v_image[3 * o + ch];
+                bg_dot += background ? background[ch] * st.dc[ch] : 0.f;
+            }
+            st.bg_term = (v_alpha[o] - bg_dot) * st.t_final;
+        }
+}
+
+// Accumulates the gradient of Gaussian g at entry k of the tile list over the tile's pixels.
+void gauss_backward(const Settings& s, const TileRect& rect, int k, float mx, float my, float op,
+                    const float* con, const float* col, float rx, float ry, std::vector<PixelState>& px,
+                    GaussGrad& gg) {
+    const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
+    const Span sy = pixel_span(my, ry, rect.y0, rect.h);
+    for (int py = sy.lo; py <= sy.hi; ++py) {
+        const float dy = my - (py + 0.5f);
+        for (int qx = sx.lo; qx <= sx.hi; ++qx) {
+            PixelState& st = px[(py - rect.y0) * s.tile + (qx - rect.x0)];
+            if (k > st.last) continue;
+            const float dx = mx - (qx + 0.5f);
+            const float sigma = gauss_sigma(con, dx, dy);
+            const float vis = std::exp(-sigma);
+            const float a = std::min(s.alpha_max, op * vis);
+            if (sigma < 0.f || a < s.alpha_min) continue;
+            const float one_minus = 1.f - a;
+            st.t /= one_minus;  // transmittance in front of this Gaussian
+            const float t = (float)st.t;
+            float v_a = 0.f;
+            for (int ch = 0; ch < 3; ++ch) {
+                gg.color[ch] += a * t * st.dc[ch];
+                v_a += (col[ch] - st.s[ch]) * t * st.dc[ch];
+                st.s[ch] = a * col[ch] + one_minus * st.s[ch];
+            }
+            v_a += st.bg_term / one_minus;
+            if (op * vis <= s.alpha_max) {
+                gg.opacity += v_a * vis;
+                const float v_sigma = -v_a * a;
+                gg.conic[0] += 0.5f * v_sigma * dx * dx;
+                gg.conic[1] += v_sigma * dx * dy;
+                gg.conic[2] += 0.5f * v_sigma * dy * dy;
+                gg.mean2d[0] += v_sigma * (con[0] * dx + con[1] * dy);
+                gg.mean2d[1] += v_sigma * (con[1] * dx + con[2] * dy);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void raster_backward(int64_t n, const Camera& cam, const Settings& s, const int32_t* offsets,
+                     const int32_t* ids, const float* means2d, const float* conics,
+                     const float* opacities, const float* colors, const int32_t* radii,
+                     const float* background, const float* transmittance, const int32_t* last,
+                     const float* v_image, const float* v_alpha, float* v_means2d,
+                     float* v_conics, float* v_colors, float* v_opacities) {
+    const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
+    const int n_threads = omp_get_max_threads();
+    constexpr int kStride = 9;  // mean2d 2, conic 3, color 3, opacity 1
+    std::vector<float> partial((size_t)n_threads * n * kStride, 0.f);
+#pragma omp parallel num_threads(n_threads)
+    {
+        std::vector<PixelState> px(s.tile * s.tile);
+        float* mine = partial.data() + (size_t)omp_get_thread_num() * n * kStride;
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < tiles_x * tiles_y; ++t) {
+            const TileRect rect = tile_rect(t, tiles_x, cam, s.tile);
+            load_tile_state(cam, s, rect, background, transmittance, last, v_image, v_alpha, px);
+            int32_t max_last = -1;
+            for (int py = 0; py < rect.h; ++py)
+                for (int qx = 0; qx < rect.w; ++qx) max_last = std::max(max_last, px[py * s.tile + qx].last);
+            for (int k = max_last; k >= offsets[t]; --k) {
+                const int32_t g = ids[k];
+                GaussGrad gg;
+                gauss_backward(s, rect, k, means2d[2 * g], means2d[2 * g + 1], opacities[g], conics + 3 * g,
+                               colors + 3 * g, (float)radii[2 * g], (float)radii[2 * g + 1], px, gg);
+                float* out = mine + (size_t)g * kStride;
+                out[0] += gg.mean2d[0]; out[1] += gg.mean2d[1];
+                out[2] += gg.conic[0]; out[3] += gg.conic[1]; out[4] += gg.conic[2];
+                out[5] += gg.color[0]; out[6] += gg.color[1]; out[7] += gg.color[2];
+                out[8] += gg.opacity;
+            }
+        }
+#pragma omp for schedule(static)
+        for (int64_t g = 0; g < n; ++g) {
+            float sum[kStride] = {0.f};
+            for (int th = 0; th < n_threads; ++th)
+                for (int j = 0; j < kStride; ++j) sum[j] += partial[((size_t)th * n + g) * kStride + j];
+            v_means2d[2 * g] = sum[0]; v_means2d[2 * g + 1] = sum[1];
+            v_conics[3 * g] = sum[2]; v_conics[3 * g + 1] = sum[3]; v_conics[3 * g + 2] = sum[4];
+            v_colors[3 * g] = sum[5]; v_colors[3 * g + 1] = sum[6]; v_colors[3 * g + 2] = sum[7];
+            v_opacities[g] = sum[8];
+        }
+    }
+}
+
+}  // namespace spaceport

@@ -1,0 +1,118 @@
+"""One functional entry point over the rasterizer backends: gsplat (CUDA), ours (CPU), reference."""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import torch
+
+from spaceport.splat.sh import sh_to_colors
+
+Backend = Literal["auto", "cpu", "cuda", "reference"]
+BACKENDS = ("auto", "cpu", "cuda", "reference")
+
+
+@functools.cache
+def gsplat_available() -> bool:
+    """True when a CUDA device is usable and gsplat (the `cuda` extra) imports."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import gsplat  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(backend: str) -> str:
+    """The concrete backend for `backend`: "auto" is "cuda" where gsplat can run, else "cpu"."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown rasterizer backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "cuda" if gsplat_available() else "cpu"
+    return backend
+
+
+def _check_inputs(means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree) -> None:
+    """Raises ValueError naming the first argument whose shape is wrong."""
+    n = means.shape[0] if means.dim() == 2 else -1
+    expected = {"means": (means, (n, 3)), "quats": (quats, (n, 4)), "scales": (scales, (n, 3))}
+    expected |= {"opacities": (opacities, (n,)), "viewmat": (viewmat, (4, 4)), "K": (K, (3, 3))}
+    for name, (tensor, shape) in expected.items():
+        if tuple(tensor.shape) != shape:
+            raise ValueError(f"{name} must have shape {shape} (N = len(means)), got {tuple(tensor.shape)}")
+    if sh_degree is None and tuple(colors_or_sh.shape) != (n, 3):
+        raise ValueError(f"colors must have shape ({n}, 3) without sh_degree, got {tuple(colors_or_sh.shape)}")
+    if sh_degree is not None and (colors_or_sh.dim() != 3 or colors_or_sh.shape[0] != n):
+        raise ValueError(f"SH coefficients must have shape ({n}, K, 3), got {tuple(colors_or_sh.shape)}")
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+
+
+def _rasterize_gsplat(means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background):
+    """gsplat 1.5.3's `rasterization` on the CUDA device (classic mode, default culling)."""
+    from gsplat import rasterization
+
+    device = means.device if means.is_cuda else torch.device("cuda")
+    to = functools.partial(torch.Tensor.to, device=device)
+    image, alpha, _ = rasterization(
+        to(means), to(quats), to(scales), to(opacities), to(colors_or_sh),
+        to(viewmat)[None], to(K)[None], width, height,
+        sh_degree=sh_degree, backgrounds=None if background is None else to(background)[None],
+        rasterize_mode="classic",
+    )  # fmt: skip
+    return image[0], alpha[0]
+
+
+def rasterize(
+    means: torch.Tensor,
+    quats: torch.Tensor,
+    scales: torch.Tensor,
+    opacities: torch.Tensor,
+    colors_or_sh: torch.Tensor,
+    viewmat: torch.Tensor,
+    K: torch.Tensor,
+    width: int,
+    height: int,
+    sh_degree: int | None = None,
+    background: torch.Tensor | None = None,
+    backend: Backend = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Render N 3D Gaussians into one pinhole camera; differentiable w.r.t. the Gaussians.
+
+    Args:
+        means: (N, 3) centres, world units.
+        quats: (N, 4) rotations as quaternions w, x, y, z (normalized inside).
+        scales: (N, 3) standard deviations along the rotated axes (activated, world units).
+        opacities: (N,) activated opacities in [0, 1].
+        colors_or_sh: (N, 3) RGB colours, or (N, K, 3) SH coefficients when `sh_degree` is
+            given (K >= (sh_degree + 1)^2; colour = SH . basis(view direction) + 0.5, >= 0).
+        viewmat: (4, 4) world->camera transform (OpenCV/COLMAP: x right, y down, z forward).
+        K: (3, 3) intrinsics in pixels (fx, fy, cx, cy; pixel centres at integer + 0.5).
+        width, height: image size in pixels.
+        sh_degree: SH degree 0..3 to evaluate, or None when colours are given.
+        background: (3,) colour behind the Gaussians, or None for black.
+        backend: "cuda" (gsplat 1.5.3, needs a GPU and the `cuda` extra), "cpu" (our compiled
+            kernels), "reference" (plain PyTorch, slow, for tests) or "auto" (cuda where
+            available, else cpu).
+
+    Returns:
+        image (H, W, 3) and alpha (H, W, 1) = 1 - transmittance, on the backend's device.
+    """
+    _check_inputs(means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree)
+    chosen = resolve_backend(backend)
+    if chosen == "cuda":
+        return _rasterize_gsplat(
+            means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background
+        )
+    if chosen == "reference":
+        from spaceport.splat.reference import rasterize_reference
+
+        return rasterize_reference(
+            means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background
+        )
+    from spaceport.splat.cpu import rasterize_cpu
+
+    colors = colors_or_sh if sh_degree is None else sh_to_colors(colors_or_sh, means, viewmat, sh_degree)
+    return rasterize_cpu(means, quats, scales, opacities, colors, viewmat, K, width, height, background)
