@@ -221,7 +221,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--splats", type=int, nargs="+", default=[1_000_000, 2_000_000])
-    parser.add_argument("--st-sh-splats", type=int, default=100_000, help="scene size for splat-transform with SH")
+    parser.add_argument("--st-sh-splats", type=int, default=100_000, help="scene size for splat-transform with SH (0: skip)")
     parser.add_argument("--st-iterations", type=int, default=1, help="splat-transform -i for its SH k-means")
     parser.add_argument("--timeout", type=float, default=1500, help="seconds before a splat-transform run is abandoned")
     parser.add_argument("--work", type=Path, default=None)
@@ -230,7 +230,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="sog-bench-"))
     results = []
     print(f"machine: {machine()}", flush=True)
-    for n in sorted(set(args.splats + [args.st_sh_splats])):
+    sizes = args.splats + ([args.st_sh_splats] if args.st_sh_splats else [])
+    for n in sorted(set(sizes)):
         ply = work / f"drone-{n}.ply"
         write_ply(ply, drone_scene(n))
         size = ply.stat().st_size
@@ -244,6 +245,7 @@ def main() -> None:
             rows.append(("splat-transform, SH 0 (-H 0)", timed_splat_transform(ply, work / f"st0-{n}.sog", "-H", "0", timeout=args.timeout)))
         if n == args.st_sh_splats:
             if not full:
+                rows.append(("spaceport morton, SH 3", timed_spaceport(ply, work / f"ours-morton-{n}", ordering="morton")))
                 rows.append(("spaceport plas, SH 3", timed_spaceport(ply, work / f"ours-plas-{n}", ordering="plas")))
             rows.append((f"splat-transform, SH 3 (-i {args.st_iterations})",
                          timed_splat_transform(ply, work / f"st3-{n}.sog", "-i", str(args.st_iterations), timeout=args.timeout)))

@@ -206,7 +206,7 @@ def test_codebook_is_exact_for_few_values_and_nearest_otherwise():
     assert np.all(np.diff(book) >= 0)
     np.testing.assert_allclose(np.abs(book[labels] - values), np.abs(values[:, None] - book).min(axis=1), atol=1e-5)
     # dense middle gets fine steps, the tails still get entries
-    assert np.abs(book[labels] - values)[np.abs(values) < 1].max() < 0.05
+    assert np.abs(book[labels] - values)[np.abs(values) < 1].max() < 0.1  # a uniform step would be ~2.5
     assert book[0] < -100 and book[-1] > 100
 
 

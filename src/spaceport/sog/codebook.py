@@ -1,10 +1,13 @@
 """256-entry sorted 1D codebooks (scales, DC colour, SH values) and nearest-entry labels.
 
-The values are pooled into one histogram whose bins sit at a blend of quantile and
-uniform positions, so both the dense middle and the long tails (large scales, saturated
-colours) get entries. Lloyd's algorithm then runs on the bin centres with weights
-count ** 0.5: sub-linear, so rare tail values still pull entries towards them. Working
-on at most `BINS` weighted points keeps this fast for any number of values.
+The values are pooled into a histogram of `BINS` equal-width bins between the 0.1 % and
+99.9 % quantiles, plus `TAIL_BINS` bins of equal counts for the values outside, so
+extreme outliers neither get lost nor squeeze the dense middle into a few bins. Lloyd's
+algorithm then runs on the bin centres with weights count ** 0.25: strongly sub-linear,
+so entries spread over the whole range instead of piling up where values are dense.
+Measured on a 1M-splat scene this gave smaller images (labels of lower entropy) and
+lower mean errors than quantile-placed entries. Working on at most BINS + 2 TAIL_BINS
+weighted points keeps this fast for any number of values.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 ENTRIES = 256
-BINS = 8192
+BINS = 16384
+TAIL_BINS = 256
+TAIL = 0.001  # fraction of values in each tail
 LLOYD_STEPS = 60
-DENSITY_POWER = 0.5
+DENSITY_POWER = 0.25
 
 
 def fit(values: np.ndarray, entries: int = ENTRIES) -> np.ndarray:
@@ -34,15 +39,19 @@ def fit(values: np.ndarray, entries: int = ENTRIES) -> np.ndarray:
 
 
 def histogram(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(centres, weights) of up to BINS bins over sorted values; empty bins removed."""
+    """(centres, weights) of the bins over sorted values (see the module docstring); empty bins removed."""
     n = sorted_values.size
-    low, high = sorted_values[0], sorted_values[-1]
-    uniform = (sorted_values - low) / (high - low)
-    quantile = np.arange(n) / n
-    q1, q3 = sorted_values[int(n * 0.25)], sorted_values[int(n * 0.75)]
-    blend = np.clip(1.0 - (q3 - q1) / (high - low), 0.5, 0.99)  # heavy tails lean on quantiles
-    bins = min(BINS, n)
-    index = np.minimum((bins * (blend * quantile + (1 - blend) * uniform)).astype(np.int64), bins - 1)
+    lo_rank, hi_rank = int(n * TAIL), max(int(n * TAIL), n - 1 - int(n * TAIL))
+    low, high = sorted_values[lo_rank], sorted_values[hi_rank]
+    ranks = np.arange(n)
+    if high > low:
+        inner = TAIL_BINS + np.minimum(((sorted_values - low) / (high - low) * BINS).astype(np.int64), BINS - 1)
+    else:
+        inner = np.full(n, TAIL_BINS, np.int64)
+    below = (ranks * TAIL_BINS) // max(lo_rank, 1)
+    above = TAIL_BINS + BINS + ((ranks - hi_rank - 1) * TAIL_BINS) // max(n - hi_rank - 1, 1)
+    index = np.where(ranks < lo_rank, below, np.where(ranks > hi_rank, above, inner))
+    bins = BINS + 2 * TAIL_BINS
     counts = np.bincount(index, minlength=bins).astype(np.float64)
     sums = np.bincount(index, weights=sorted_values, minlength=bins)
     used = counts > 0
