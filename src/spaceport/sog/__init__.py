@@ -119,7 +119,9 @@ def compress_splats(
         pixels["means_l.webp"], pixels["means_u.webp"] = low, high
         pixels["quats.webp"] = encode.encode_quats(s.rotations)
         pixels["scales.webp"], books["scales"] = encode.encode_codebook_rgb(s.scales)
-        pixels["sh0.webp"], books["sh0"] = encode.encode_codebook_rgb(s.sh_dc, encode.opacity_byte(s.opacities))
+        pixels["sh0.webp"], books["sh0"] = encode.encode_codebook_rgb(
+            s.sh_dc, encode.opacity_byte(s.opacities), encode.COLOR_DENSITY_POWER
+        )
     images = {name: encode.to_image(p, width, height) for name, p in pixels.items()}
     shn, palette = None, 0
     if s.sh_bands > 0:

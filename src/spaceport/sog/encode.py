@@ -11,6 +11,7 @@ zero. What each image holds:
   the largest component.
 - scales: R, G, B index a 256-entry sorted codebook of log scales.
 - sh0: R, G, B index a codebook of f_dc values; alpha = 255 sigmoid(opacity).
+  (Codebooks: see `codebook`; DC colour spreads its entries evenly, COLOR_DENSITY_POWER.)
 - shN_labels: R = low byte, G = high byte of the splat's SH palette entry.
 - shN_centroids: 64 entries per row, `coeffs` pixels per entry; pixel j of an entry holds
   coefficient j of R, G, B as indices into a codebook of SH values.
@@ -28,6 +29,7 @@ from spaceport.sog import codebook
 from spaceport.splat.ply import SH_COEFFS
 
 SQRT2 = math.sqrt(2.0)
+COLOR_DENSITY_POWER = 0.0  # DC colour codebook: entries evenly over the range (see codebook)
 
 
 def image_size(count: int) -> tuple[int, int]:
@@ -78,9 +80,11 @@ def encode_quats(rotations: np.ndarray) -> np.ndarray:
     return pixels
 
 
-def encode_codebook_rgb(values: np.ndarray, alpha: np.ndarray | None = None) -> tuple[np.ndarray, list[float]]:
+def encode_codebook_rgb(
+    values: np.ndarray, alpha: np.ndarray | None = None, density_power: float = codebook.DENSITY_POWER
+) -> tuple[np.ndarray, list[float]]:
     """((N, 4) uint8 pixels, codebook) for (N, 3) values sharing one 256-entry codebook."""
-    book, labels = codebook.encode(values)
+    book, labels = codebook.encode(values, density_power=density_power)
     pixels = np.empty((values.shape[0], 4), np.uint8)
     pixels[:, :3] = labels
     pixels[:, 3] = 255 if alpha is None else alpha
