@@ -219,3 +219,29 @@ def test_cuda_matches_reference(seed):
     for name, want in ref["grads"].items():
         got = gpu["grads"][name].cpu()
         assert (got - want).norm() / want.norm() < 1e-2, name
+
+
+@pytest.mark.parametrize("degree", [0, 1, 2, 3])
+def test_cpu_sh_colors_match_torch(degree):
+    """The compiled SH evaluation against the PyTorch one: colours, and gradients w.r.t. the
+    coefficients and the means (through the viewing direction); some colours clamp at 0."""
+    from spaceport.splat.cpu import sh_colors_cpu
+    from spaceport.splat.sh import sh_to_colors
+
+    g = torch.Generator().manual_seed(degree)
+    sh = torch.randn(300, 16, 3, generator=g).requires_grad_()
+    means = (torch.randn(300, 3, generator=g) * 2).requires_grad_()
+    view = look_at(torch.tensor([0.5, -1.0, -4.0]), torch.zeros(3))
+    weights = torch.randn(300, 3, generator=g)
+    results = []
+    for fn in (sh_colors_cpu, sh_to_colors):
+        colors = fn(sh, means, view, degree)
+        grads = torch.autograd.grad((colors * weights).sum(), [sh, means], allow_unused=True, materialize_grads=True)
+        results.append((colors, *grads))
+    (got, got_sh, got_means), (want, want_sh, want_means) = results
+    assert (want == 0).any() and (want > 0).any()
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+    torch.testing.assert_close(got_sh, want_sh, rtol=0, atol=1e-5)
+    assert (want_sh[:, (degree + 1) ** 2 :] == 0).all()
+    if degree:
+        torch.testing.assert_close(got_means, want_means, rtol=1e-4, atol=1e-5 * float(want_means.abs().max()))

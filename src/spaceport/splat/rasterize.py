@@ -7,7 +7,6 @@ from typing import Literal
 
 import torch
 
-from spaceport.splat.sh import sh_to_colors
 
 Backend = Literal["auto", "cpu", "cuda", "reference"]
 BACKENDS = ("auto", "cpu", "cuda", "reference")
@@ -112,7 +111,7 @@ def rasterize(
         return rasterize_reference(
             means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background
         )
-    from spaceport.splat.cpu import rasterize_cpu
+    from spaceport.splat.cpu import rasterize_cpu, sh_colors_cpu
 
-    colors = colors_or_sh if sh_degree is None else sh_to_colors(colors_or_sh, means, viewmat, sh_degree)
+    colors = colors_or_sh if sh_degree is None else sh_colors_cpu(colors_or_sh, means, viewmat, sh_degree)
     return rasterize_cpu(means, quats, scales, opacities, colors, viewmat, K, width, height, background)

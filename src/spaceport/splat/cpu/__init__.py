@@ -10,6 +10,7 @@ import torch
 
 from spaceport.splat import conventions as cv
 from spaceport.splat.cpu.build import load_extension
+from spaceport.splat.sh import camera_center, num_sh_bases
 
 SETTINGS = [
     cv.NEAR_PLANE,
@@ -61,6 +62,34 @@ class _RasterizeCPU(torch.autograd.Function):
         )  # fmt: skip
         v_bg = (trans[..., None] * v_image).sum(dim=(0, 1)) if ctx.has_bg and ctx.needs_input_grad[5] else None
         return v_means, v_quats, v_scales, v_opac, v_colors, v_bg, None, None, None, None
+
+
+class _ShColorsCPU(torch.autograd.Function):
+    """colors (N, 3) of SH coefficients; see `sh_colors_cpu`."""
+
+    @staticmethod
+    def forward(ctx, sh, means, campos, degree):
+        sh, means, campos = _f32(sh), _f32(means), _f32(campos)
+        colors = load_extension().sh_colors(sh, means, campos, int(degree))
+        ctx.degree = int(degree)
+        ctx.save_for_backward(sh, means, campos, colors)
+        return colors
+
+    @staticmethod
+    def backward(ctx, v_colors):
+        sh, means, campos, colors = ctx.saved_tensors
+        v_sh, v_means = load_extension().sh_colors_backward(sh, means, campos, ctx.degree, colors, _f32(v_colors))
+        return v_sh, v_means, None, None
+
+
+def sh_colors_cpu(sh, means, viewmat, degree: int):
+    """(N, 3) colours of SH coefficients sh (N, K, 3) (degree 0..3) for the camera of viewmat
+    (4, 4): SH . basis(unit(mean - camera centre)) + 0.5, clamped at 0. Differentiable
+    w.r.t. sh and means; same result as `spaceport.splat.sh.sh_to_colors`."""
+    num_sh_bases(degree)  # validates the degree
+    if sh.dim() != 3 or sh.shape[-1] != 3 or sh.shape[1] < num_sh_bases(degree):
+        raise ValueError(f"SH coefficients must be (N, K>={num_sh_bases(degree)}, 3), got {tuple(sh.shape)}")
+    return _ShColorsCPU.apply(sh, means, camera_center(_f32(viewmat)), degree)
 
 
 def rasterize_cpu(means, quats, scales, opacities, colors, viewmat, K, width: int, height: int, background=None):

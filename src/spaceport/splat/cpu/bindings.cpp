@@ -118,10 +118,35 @@ std::vector<Tensor> backward(Tensor means, Tensor quats, Tensor scales, Tensor o
     return {v_means, v_quats, v_scales, v_opacities, v_colors};
 }
 
+// SH coefficients (N,K,3) to colours (N,3) seen from campos (3).
+Tensor sh_colors(Tensor sh, Tensor means, Tensor campos, int64_t degree) {
+    check(sh, "sh");
+    check(means, "means");
+    check(campos, "campos");
+    TORCH_CHECK(degree >= 0 && degree <= 3 && sh.size(1) >= (degree + 1) * (degree + 1), "bad SH degree");
+    Tensor colors = torch::empty({sh.size(0), 3});
+    spaceport::sh_forward(sh.size(0), sh.size(1), (int)degree, sh.data_ptr<float>(), means.data_ptr<float>(),
+                          campos.data_ptr<float>(), colors.data_ptr<float>());
+    return colors;
+}
+
+// Backward of sh_colors. Returns v_sh (N,K,3), v_means (N,3).
+std::vector<Tensor> sh_colors_backward(Tensor sh, Tensor means, Tensor campos, int64_t degree, Tensor colors,
+                                       Tensor v_colors) {
+    check(v_colors, "v_colors");
+    Tensor v_sh = torch::empty_like(sh), v_means = torch::empty_like(means);
+    spaceport::sh_backward(sh.size(0), sh.size(1), (int)degree, sh.data_ptr<float>(), means.data_ptr<float>(),
+                           campos.data_ptr<float>(), colors.data_ptr<float>(), v_colors.data_ptr<float>(),
+                           v_sh.data_ptr<float>(), v_means.data_ptr<float>());
+    return {v_sh, v_means};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("preprocess", &preprocess, "Project Gaussians and bin them into depth-sorted tile lists");
     m.def("render", &render, "Front-to-back compositing of binned Gaussians");
     m.def("backward", &backward, "Gradients of render and projection");
+    m.def("sh_colors", &sh_colors, "Spherical harmonics to RGB");
+    m.def("sh_colors_backward", &sh_colors_backward, "Gradients of sh_colors");
 }

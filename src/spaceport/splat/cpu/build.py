@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-SOURCES = ("project.cpp", "raster.cpp", "bindings.cpp")
+SOURCES = ("project.cpp", "raster.cpp", "sh.cpp", "bindings.cpp")
 HEADERS = ("kernels.h",)
 NAME = "spaceport_splat_cpu"
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-ffp-contract=off", "-fno-math-errno", "-std=c++17"]
@@ -64,7 +64,7 @@ def _ninja_on_path() -> None:
 
 @functools.cache
 def load_extension():
-    """The compiled module (functions preprocess, render, backward); builds it on first use."""
+    """The compiled module (preprocess, render, backward, sh_colors, sh_colors_backward); built on first use."""
     from torch.utils.cpp_extension import load
 
     _ninja_on_path()

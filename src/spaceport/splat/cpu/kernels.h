@@ -64,3 +64,15 @@ void raster_backward(int64_t n, const Camera& cam, const Settings& s, const int3
                      float* v_conics, float* v_colors, float* v_opacities);
 
 }  // namespace spaceport
+
+namespace spaceport {
+
+// SH coefficients sh (N,K,3) of degree <= 3 to colours (N,3) for camera centre campos (3).
+void sh_forward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
+                float* colors);
+
+// VJP of sh_forward given its output colors and v_colors (N,3): v_sh (N,K,3), v_means (N,3).
+void sh_backward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
+                 const float* colors, const float* v_colors, float* v_sh, float* v_means);
+
+}  // namespace spaceport
