@@ -7,6 +7,9 @@
 
 namespace spaceport {
 
+// Per-Gaussian loops run on one thread below this many Gaussians (threads cost more there).
+constexpr int64_t kParallelMin = 8192;
+
 // One pinhole camera. R row-major world->camera rotation, t translation (x' = R x + t).
 struct Camera {
     float R[9];

@@ -27,6 +27,22 @@ Span pixel_span(float m, float r, int first, int size) {
     return {(int)std::max((float)first, lo), (int)std::min((float)(first + size - 1), hi)};
 }
 
+// Pixels of row span x (within box span `box`) whose centres may have alpha >= alpha_min for a
+// Gaussian at mx with conic con, at vertical offset dy = my - row centre. alpha >= alpha_min
+// needs sigma <= level = ln(opacity / alpha_min); level is inflated and the ends rounded
+// outwards, so this only skips pixels whose alpha is below alpha_min. Empty: lo > hi.
+Span row_span(float mx, const float* con, float level, float dy, Span box) {
+    const float lv = level * 1.001f + 0.01f;
+    // 0.5 a dx^2 + b dy dx + 0.5 c dy^2 <= lv, dx = mx - px
+    const float bdy = con[1] * dy;
+    const float disc = bdy * bdy - con[0] * (con[2] * dy * dy - 2.f * lv);
+    if (disc < 0.f) return {1, 0};
+    const float root = std::sqrt(disc);
+    const float dx_lo = (-bdy - root) / con[0], dx_hi = (-bdy + root) / con[0];
+    const float lo = std::floor(mx - dx_hi - 0.5f), hi = std::ceil(mx - dx_lo - 0.5f);
+    return {(int)std::max((float)box.lo, lo), (int)std::min((float)box.hi, hi)};
+}
+
 // Exponent of a Gaussian with conic (a, b, c) at offset (dx, dy) = mean - pixel centre.
 inline float gauss_sigma(const float* con, float dx, float dy) {
     return 0.5f * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy;
@@ -101,9 +117,11 @@ void raster_forward(const Camera& cam, const Settings& s, const int32_t* offsets
                 const float* col = colors + 3 * g;
                 const Span sx = pixel_span(mx, (float)radii[2 * g], rect.x0, rect.w);
                 const Span sy = pixel_span(my, (float)radii[2 * g + 1], rect.y0, rect.h);
+                const float level = std::log(op / s.alpha_min);
                 for (int py = sy.lo; py <= sy.hi; ++py) {
                     const float dy = my - (py + 0.5f);
-                    for (int px = sx.lo; px <= sx.hi; ++px) {
+                    const Span row = row_span(mx, con, level, dy, sx);
+                    for (int px = row.lo; px <= row.hi; ++px) {
                         const int p = (py - rect.y0) * s.tile + (px - rect.x0);
                         if (done[p]) continue;
                         const float dx = mx - (px + 0.5f);
@@ -182,9 +200,11 @@ void gauss_backward(const Settings& s, const TileRect& rect, int k, float mx, fl
                     GaussGrad& gg) {
     const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
     const Span sy = pixel_span(my, ry, rect.y0, rect.h);
+    const float level = std::log(op / s.alpha_min);
     for (int py = sy.lo; py <= sy.hi; ++py) {
         const float dy = my - (py + 0.5f);
-        for (int qx = sx.lo; qx <= sx.hi; ++qx) {
+        const Span row = row_span(mx, con, level, dy, sx);
+        for (int qx = row.lo; qx <= row.hi; ++qx) {
             PixelState& st = px[(py - rect.y0) * s.tile + (qx - rect.x0)];
             if (k > st.last) continue;
             const float dx = mx - (qx + 0.5f);

@@ -68,7 +68,7 @@ float direction(const float* m, const float* campos, float* d) {
 void sh_forward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
                 float* colors) {
     const int nb = (degree + 1) * (degree + 1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
         float d[3], b[16];
         direction(means + 3 * i, campos, d);
@@ -85,7 +85,7 @@ void sh_forward(int64_t n, int64_t k, int degree, const float* sh, const float* 
 void sh_backward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
                  const float* colors, const float* v_colors, float* v_sh, float* v_means) {
     const int nb = (degree + 1) * (degree + 1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
         float d[3], b[16], g[16][3];
         const float len = direction(means + 3 * i, campos, d);
