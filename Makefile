@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sfm.py
+	$(BIN)/python bench/train.py
 
 clean:
 	rm -rf $(VENV) demo-output

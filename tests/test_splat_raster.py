@@ -245,3 +245,20 @@ def test_cpu_sh_colors_match_torch(degree):
     assert (want_sh[:, (degree + 1) ** 2 :] == 0).all()
     if degree:
         torch.testing.assert_close(got_means, want_means, rtol=1e-4, atol=1e-5 * float(want_means.abs().max()))
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_empty_and_fully_culled_scenes_render_the_background(backend):
+    bg = torch.tensor([0.3, 0.6, 0.1])
+    empty = {k: (v[:0] if torch.is_tensor(v) and k in PARAMS else v) for k, v in single_gaussian(0.0, 0.0, 2.0).items()}
+    behind = random_scene(5, n=50)
+    behind["means"] = behind["means"] * 0.1 - torch.tensor([0.0, 0.0, 50.0])  # all far behind the camera
+    for scene in (empty, behind):
+        params = {k: scene[k].clone().requires_grad_() for k in PARAMS}
+        image, alpha = rasterize(
+            *params.values(), scene["viewmat"], scene["K"], scene["width"], scene["height"], background=bg, backend=backend
+        )
+        torch.testing.assert_close(image, bg.expand_as(image))
+        assert alpha.abs().max() == 0
+        image.sum().backward()
+        assert all(p.grad is None or (p.grad == 0).all() for p in params.values())

@@ -25,6 +25,11 @@ SETTINGS = [
 ]
 
 
+def _settings() -> list[float]:
+    """The constants the kernels take, plus the thread count (torch's intra-op setting)."""
+    return SETTINGS + [float(torch.get_num_threads())]
+
+
 def _f32(t: torch.Tensor) -> torch.Tensor:
     return t.detach().to(device="cpu", dtype=torch.float32).contiguous()
 
@@ -38,9 +43,9 @@ class _RasterizeCPU(torch.autograd.Function):
         inputs = [_f32(t) for t in (means, quats, scales, opacities, colors)]
         cam = (_f32(viewmat), _f32(K), int(width), int(height))
         bg = None if background is None else _f32(background)
-        means2d, conics, _, radii, offsets, ids = ext.preprocess(*inputs[:4], *cam, SETTINGS)
+        means2d, conics, _, radii, offsets, ids = ext.preprocess(*inputs[:4], *cam, _settings())
         image, alpha, trans, last = ext.render(
-            offsets, ids, means2d, conics, inputs[3], inputs[4], radii, bg, *cam, SETTINGS
+            offsets, ids, means2d, conics, inputs[3], inputs[4], radii, bg, *cam, _settings()
         )
         ctx.cam = cam
         ctx.has_bg = bg is not None
@@ -57,7 +62,7 @@ class _RasterizeCPU(torch.autograd.Function):
         v_alpha = torch.zeros_like(trans) if v_alpha is None else v_alpha
         v_image, v_alpha = _f32(v_image), _f32(v_alpha)
         v_means, v_quats, v_scales, v_opac, v_colors = ext.backward(
-            means, quats, scales, opacities, colors, *ctx.cam, SETTINGS,
+            means, quats, scales, opacities, colors, *ctx.cam, _settings(),
             offsets, ids, means2d, conics, radii, bg, trans, last, v_image, v_alpha,
         )  # fmt: skip
         v_bg = (trans[..., None] * v_image).sum(dim=(0, 1)) if ctx.has_bg and ctx.needs_input_grad[5] else None
@@ -70,7 +75,7 @@ class _ShColorsCPU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, sh, means, campos, degree):
         sh, means, campos = _f32(sh), _f32(means), _f32(campos)
-        colors = load_extension().sh_colors(sh, means, campos, int(degree))
+        colors = load_extension().sh_colors(sh, means, campos, int(degree), torch.get_num_threads())
         ctx.degree = int(degree)
         ctx.save_for_backward(sh, means, campos, colors)
         return colors
@@ -78,7 +83,9 @@ class _ShColorsCPU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, v_colors):
         sh, means, campos, colors = ctx.saved_tensors
-        v_sh, v_means = load_extension().sh_colors_backward(sh, means, campos, ctx.degree, colors, _f32(v_colors))
+        v_sh, v_means = load_extension().sh_colors_backward(
+            sh, means, campos, ctx.degree, colors, _f32(v_colors), torch.get_num_threads()
+        )
         return v_sh, v_means, None, None
 
 

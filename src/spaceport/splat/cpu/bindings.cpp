@@ -1,4 +1,5 @@
 // PyTorch bindings of the CPU kernels: tensors in, tensors out (float32, contiguous, CPU).
+#include <omp.h>
 #include <torch/extension.h>
 
 #include <cstring>
@@ -36,8 +37,10 @@ Camera make_camera(const Tensor& viewmat, const Tensor& K, int64_t width, int64_
     return cam;
 }
 
+// Settings from the 9 constants of conventions.py plus the thread count (which is applied).
 Settings make_settings(const std::vector<double>& c) {
-    TORCH_CHECK(c.size() == 9, "settings must have 9 values");
+    TORCH_CHECK(c.size() == 10, "settings must have 10 values");
+    omp_set_num_threads(std::max(1, (int)c[9]));
     return Settings{(float)c[0], (float)c[1], (float)c[2], (float)c[3], (float)c[4],
                     (float)c[5], (float)c[6], (float)c[7], (int)c[8]};
 }
@@ -119,7 +122,8 @@ std::vector<Tensor> backward(Tensor means, Tensor quats, Tensor scales, Tensor o
 }
 
 // SH coefficients (N,K,3) to colours (N,3) seen from campos (3).
-Tensor sh_colors(Tensor sh, Tensor means, Tensor campos, int64_t degree) {
+Tensor sh_colors(Tensor sh, Tensor means, Tensor campos, int64_t degree, int64_t threads) {
+    omp_set_num_threads(std::max<int>(1, (int)threads));
     check(sh, "sh");
     check(means, "means");
     check(campos, "campos");
@@ -132,7 +136,8 @@ Tensor sh_colors(Tensor sh, Tensor means, Tensor campos, int64_t degree) {
 
 // Backward of sh_colors. Returns v_sh (N,K,3), v_means (N,3).
 std::vector<Tensor> sh_colors_backward(Tensor sh, Tensor means, Tensor campos, int64_t degree, Tensor colors,
-                                       Tensor v_colors) {
+                                       Tensor v_colors, int64_t threads) {
+    omp_set_num_threads(std::max<int>(1, (int)threads));
     check(v_colors, "v_colors");
     Tensor v_sh = torch::empty_like(sh), v_means = torch::empty_like(means);
     spaceport::sh_backward(sh.size(0), sh.size(1), (int)degree, sh.data_ptr<float>(), means.data_ptr<float>(),

@@ -7,8 +7,10 @@
 
 namespace spaceport {
 
-// Per-Gaussian loops run on one thread below this many Gaussians (threads cost more there).
-constexpr int64_t kParallelMin = 8192;
+// Work below these sizes runs on one thread: there a parallel region costs more than it
+// saves, above all on a shared machine where a descheduled thread stalls the barrier.
+constexpr int64_t kParallelMin = 8192;     // Gaussians, for per-Gaussian loops
+constexpr int64_t kParallelIsects = 16384;  // tile-Gaussian pairs, for compositing
 
 // One pinhole camera. R row-major world->camera rotation, t translation (x' = R x + t).
 struct Camera {

@@ -96,7 +96,8 @@ void raster_forward(const Camera& cam, const Settings& s, const int32_t* offsets
                     float* image, float* alpha, float* transmittance, int32_t* last) {
     const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
     const int tp = s.tile * s.tile;
-#pragma omp parallel
+    const bool parallel = offsets[tiles_x * tiles_y] > kParallelIsects;
+#pragma omp parallel if (parallel)
     {
         std::vector<float> t_buf(tp), c_buf(3 * tp);
         std::vector<int32_t> l_buf(tp);
@@ -244,7 +245,7 @@ void raster_backward(int64_t n, const Camera& cam, const Settings& s, const int3
                      const float* v_image, const float* v_alpha, float* v_means2d,
                      float* v_conics, float* v_colors, float* v_opacities) {
     const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
-    const int n_threads = omp_get_max_threads();
+    const int n_threads = offsets[tiles_x * tiles_y] > kParallelIsects ? omp_get_max_threads() : 1;
     constexpr int kStride = 9;  // mean2d 2, conic 3, color 3, opacity 1
     std::vector<float> partial((size_t)n_threads * n * kStride, 0.f);
 #pragma omp parallel num_threads(n_threads)
