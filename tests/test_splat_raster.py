@@ -20,7 +20,6 @@ import torch
 from spaceport.splat import conventions as cv
 from spaceport.splat import rasterize
 from spaceport.splat.rasterize import gsplat_available, resolve_backend
-from spaceport.splat.reference import rasterize_reference
 
 PARAMS = ("means", "quats", "scales", "opacities", "colors")
 
@@ -74,18 +73,20 @@ def render_with_grads(scene: dict, backend: str, background=None, sh_degree=None
     """Image, alpha and the gradients of a fixed random linear loss of both."""
     params = {name: scene[name].clone().requires_grad_() for name in PARAMS}
     bg = None if background is None else background.clone().requires_grad_()
-    image, alpha = rasterize(
+    image, alpha, info = rasterize(
         params["means"], params["quats"], params["scales"], params["opacities"], params["colors"],
         scene["viewmat"], scene["K"], scene["width"], scene["height"],
-        sh_degree=sh_degree, background=bg, backend=backend,
+        sh_degree=sh_degree, background=bg, backend=backend, return_info=True,
     )  # fmt: skip
+    info["means2d"].retain_grad()
     g = torch.Generator().manual_seed(1234)
     loss = (image * torch.randn(image.shape, generator=g)).sum() + (alpha * torch.randn(alpha.shape, generator=g)).sum()
     loss.backward()
     grads = {name: p.grad for name, p in params.items()}
     if bg is not None:
         grads["background"] = bg.grad
-    return {"image": image.detach(), "alpha": alpha.detach(), "grads": grads}
+    grads["means2d (screen)"] = info["means2d"].grad.reshape(-1, 2)
+    return {"image": image.detach(), "alpha": alpha.detach(), "grads": grads, "radii": info["radii"].cpu()}
 
 
 def assert_grads_close(got: dict, want: dict) -> None:
@@ -121,6 +122,7 @@ def test_cpu_matches_reference(seed):
     assert ref["alpha"].max() > 0.99 and ref["alpha"].min() < 0.5  # opaque and see-through pixels
     torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
     torch.testing.assert_close(cpu["alpha"], ref["alpha"], rtol=0, atol=1e-4)
+    assert torch.equal(cpu["radii"], ref["radii"])  # same culling and screen boxes
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
