@@ -14,6 +14,7 @@ from spaceport import __version__, flightplan, ingest, pipeline, sfm
 from spaceport.cli_support import friendly_errors, model_options, pick, run_with_progress
 from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
+from spaceport.splat.options import TrainOptions
 
 
 EXAMPLE_PHOTOS = Path(__file__).parent / "examples" / "brighton_beach" / "images"
@@ -75,10 +76,33 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
     click.echo(summary_line(report))
 
 
+@main.command("train")
+@click.argument("sfm_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@model_options(TrainOptions, "train")
+@friendly_errors
+def train_command(sfm_dir: Path, out_dir: Path, **values) -> None:
+    """Train 3D Gaussians on the COLMAP dataset SFM_DIR (sparse/0 + images/), written to
+    OUT_DIR (scene.ply, metrics.json, previews/); an interrupted run resumes."""
+    from spaceport import splat
+
+    options = pick(TrainOptions, "train", values)
+    report = run_with_progress("train", lambda progress: splat.run(sfm_dir, out_dir, options, progress))
+    pipeline.write_manifest(out_dir, "train", options, report)
+    click.echo(train_line(report))
+
+
+def train_line(report) -> str:
+    quality = f"held-out PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.3f}" if report.psnr is not None else "no held-out views"
+    return (f"trained {report.gaussians} Gaussians in {report.iterations} steps on {report.device}, {quality}, "
+            f"{report.seconds:.0f} s ({report.seconds_per_iteration:.3f} s/step), peak memory {report.peak_memory_mb:.0f} MB")
+
+
 @main.command("run")
 @click.argument("photos")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@model_options(TrainOptions, "train")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
@@ -86,7 +110,10 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
 def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: bool, **values) -> None:
     """Run the whole job on PHOTOS in JOB_DIR (images/, sfm/, ...); finished stages are skipped."""
     quiet_colmap(verbose)
-    options = pipeline.JobOptions(ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values))
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values),
+        train=pick(TrainOptions, "train", values),
+    )
     run_job(photos, job_dir, from_stage, options)
 
 
@@ -105,6 +132,9 @@ def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipelin
         pipeline.rerun_from(job_dir, from_stage)
     manifests = run_with_progress("job", lambda progress: pipeline.run_job(photos, job_dir, options, progress))
     click.echo(summary_line(sfm.SfmReport.model_validate(manifests["sfm"]["report"])))
+    from spaceport.splat.options import TrainReport
+
+    click.echo(train_line(TrainReport.model_validate(manifests["train"]["report"])))
     click.echo(f"job folder: {job_dir}")
 
 
