@@ -122,9 +122,13 @@ def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: boo
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
 @friendly_errors
 def demo_command(job_dir: Path, verbose: bool) -> None:
-    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR."""
+    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR
+    (options from the SPACEPORT_* environment variables)."""
     quiet_colmap(verbose)
-    run_job(str(EXAMPLE_PHOTOS), job_dir, None, pipeline.JobOptions())
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", {}), sfm=pick(SfmOptions, "sfm", {}), train=pick(TrainOptions, "train", {})
+    )
+    run_job(str(EXAMPLE_PHOTOS), job_dir, None, options)
 
 
 def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
