@@ -9,9 +9,12 @@ from pathlib import Path
 import click
 
 from spaceport import __version__, ingest, pipeline, sfm
+from spaceport.config import ServiceSettings
+from spaceport import __version__, flightplan, ingest, pipeline, sfm
 from spaceport.cli_support import friendly_errors, model_options, pick, run_with_progress
 from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
+from spaceport.splat.options import TrainOptions
 
 
 EXAMPLE_PHOTOS = Path(__file__).parent / "examples" / "brighton_beach" / "images"
@@ -73,10 +76,33 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
     click.echo(summary_line(report))
 
 
+@main.command("train")
+@click.argument("sfm_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@model_options(TrainOptions, "train")
+@friendly_errors
+def train_command(sfm_dir: Path, out_dir: Path, **values) -> None:
+    """Train 3D Gaussians on the COLMAP dataset SFM_DIR (sparse/0 + images/), written to
+    OUT_DIR (scene.ply, metrics.json, previews/); an interrupted run resumes."""
+    from spaceport import splat
+
+    options = pick(TrainOptions, "train", values)
+    report = run_with_progress("train", lambda progress: splat.run(sfm_dir, out_dir, options, progress))
+    pipeline.write_manifest(out_dir, "train", options, report)
+    click.echo(train_line(report))
+
+
+def train_line(report) -> str:
+    quality = f"held-out PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.3f}" if report.psnr is not None else "no held-out views"
+    return (f"trained {report.gaussians} Gaussians in {report.iterations} steps on {report.device}, {quality}, "
+            f"{report.seconds:.0f} s ({report.seconds_per_iteration:.3f} s/step), peak memory {report.peak_memory_mb:.0f} MB")
+
+
 @main.command("run")
 @click.argument("photos")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@model_options(TrainOptions, "train")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
@@ -84,7 +110,10 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
 def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: bool, **values) -> None:
     """Run the whole job on PHOTOS in JOB_DIR (images/, sfm/, ...); finished stages are skipped."""
     quiet_colmap(verbose)
-    options = pipeline.JobOptions(ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values))
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values),
+        train=pick(TrainOptions, "train", values),
+    )
     run_job(photos, job_dir, from_stage, options)
 
 
@@ -93,9 +122,13 @@ def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: boo
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
 @friendly_errors
 def demo_command(job_dir: Path, verbose: bool) -> None:
-    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR."""
+    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR
+    (options from the SPACEPORT_* environment variables)."""
     quiet_colmap(verbose)
-    run_job(str(EXAMPLE_PHOTOS), job_dir, None, pipeline.JobOptions())
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", {}), sfm=pick(SfmOptions, "sfm", {}), train=pick(TrainOptions, "train", {})
+    )
+    run_job(str(EXAMPLE_PHOTOS), job_dir, None, options)
 
 
 def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
@@ -103,6 +136,9 @@ def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipelin
         pipeline.rerun_from(job_dir, from_stage)
     manifests = run_with_progress("job", lambda progress: pipeline.run_job(photos, job_dir, options, progress))
     click.echo(summary_line(sfm.SfmReport.model_validate(manifests["sfm"]["report"])))
+    from spaceport.splat.options import TrainReport
+
+    click.echo(train_line(TrainReport.model_validate(manifests["train"]["report"])))
     click.echo(f"job folder: {job_dir}")
 
 
@@ -113,6 +149,189 @@ def summary_line(report: sfm.SfmReport) -> str:
         f"reprojection error {report.mean_reprojection_error_px:.2f} px, {report.mapper} mapper, "
         f"{report.matching} matching, {report.frame} frame{gps}, {sum(report.seconds.values()):.1f} s"
     )
+
+
+@main.command("serve")
+@model_options(ServiceSettings, "")
+@friendly_errors
+def serve_command(**values) -> None:
+    """Run the REST API and the job executor (API docs at /docs)."""
+    import uvicorn
+
+    from spaceport.api import create_app
+
+    settings = pick(ServiceSettings, "", values)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def service_sessions(data_dir: str | None, database_url: str | None):
+    from spaceport.jobs.db import open_database
+
+    settings = pick(ServiceSettings, "", {"data_dir": data_dir, "database_url": database_url})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_database(settings.database())
+
+
+def service_location(command):
+    command = click.option("--database-url", default=None, help="Database URL [env SPACEPORT_DATABASE_URL].")(command)
+    return click.option("--data-dir", default=None, help="Service data folder [env SPACEPORT_DATA_DIR].")(command)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Service accounts."""
+
+
+@users_group.command("create")
+@click.argument("name")
+@service_location
+@friendly_errors
+def users_create(name: str, data_dir: str | None, database_url: str | None) -> None:
+    """Create user NAME; prints the API token (shown once) on the last line."""
+    from spaceport.jobs.store import create_user
+
+    with service_sessions(data_dir, database_url)() as session:
+        user, token = create_user(session, name)
+    click.echo(f"created user '{user.name}' (id {user.id}); API token:")
+    click.echo(token)
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Jobs in the service's database."""
+
+
+@jobs_group.command("list")
+@click.option("--status", default=None, help="Only jobs with this status.")
+@service_location
+@friendly_errors
+def jobs_list(status: str | None, data_dir: str | None, database_url: str | None) -> None:
+    """One line per job: id, status, progress, stage, name."""
+    from sqlalchemy import select
+
+    from spaceport.jobs.models import Job
+
+    with service_sessions(data_dir, database_url)() as session:
+        query = select(Job).order_by(Job.created_at)
+        for job in session.scalars(query.where(Job.status == status) if status else query):
+            click.echo(f"{job.id}  {job.status:9}  {job.progress:5.1f}%  {job.stage or '-':7}  {job.name}")
+
+
+@jobs_group.command("show")
+@click.argument("job_id")
+@service_location
+@friendly_errors
+def jobs_show(job_id: str, data_dir: str | None, database_url: str | None) -> None:
+    """A job's record as JSON."""
+    from spaceport.errors import InputError
+    from spaceport.jobs.executor import job_summary
+    from spaceport.jobs.models import Job
+
+    with service_sessions(data_dir, database_url)() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise InputError(f"no job '{job_id}'")
+        record = job_summary(job)
+    record.pop("webhook_secret")
+    click.echo(json.dumps(record, indent=2))
+
+
+@jobs_group.command("stop")
+@click.argument("job_id")
+@service_location
+@friendly_errors
+def jobs_stop(job_id: str, data_dir: str | None, database_url: str | None) -> None:
+    """Ask the service to stop a job (the running server signals its process group)."""
+    from spaceport.errors import InputError
+    from spaceport.jobs.models import Job
+    from spaceport.jobs.store import mark_final
+
+    with service_sessions(data_dir, database_url)() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise InputError(f"no job '{job_id}'")
+        if job.is_final:
+            raise InputError(f"job '{job_id}' already {job.status}")
+        job.stop_requested = True
+        if job.status == "queued":
+            mark_final(session, job, "canceled", "stopped before it started")
+        session.commit()
+    click.echo(f"stop requested for job {job_id}")
+def plan_option(model: type, field: str, *flags: str, **kwargs) -> callable:
+    """A click option for `model.field`, help and default from the model (None when left out)."""
+    info = model.model_fields[field]
+    default = "" if info.is_required() else f" [default: {info.default}]"
+    return click.option(*flags, field, default=None, help=f"{info.description}{default}", **kwargs)
+
+
+def mission_options(command):
+    """Options every mission shares: camera, altitude or GSD, speed, batteries, output."""
+    model = flightplan.GridOptions
+    for decorate in reversed([
+        plan_option(model, "camera", "--camera", type=str),
+        plan_option(model, "altitude_m", "--altitude", type=float),
+        plan_option(model, "gsd_cm", "--gsd", type=float),
+        plan_option(model, "speed_m_s", "--speed", type=float),
+        plan_option(model, "allow_high_altitude", "--allow-high-altitude", flag_value=True),
+        plan_option(model, "battery_minutes", "--battery-minutes", type=float),
+        plan_option(model, "photo_overhead_s", "--photo-overhead", type=float),
+        plan_option(model, "max_waypoints", "--max-waypoints", type=int),
+        click.option("--format", "export_format", type=click.Choice(list(flightplan.FORMATS)), default="litchi",
+                     show_default=True, help="Export format (with -o)."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write the mission here (numbered files when it is split)."),
+    ]):
+        command = decorate(command)
+    return command
+
+
+def plan_and_write(model: type, values: dict, export_format: str, output: Path | None) -> None:
+    """Validate the request, plan, print the summary, write the export."""
+    request = flightplan.parse(model, {key: value for key, value in values.items() if value is not None})
+    plan = flightplan.plan_mission(request)
+    click.echo(plan.summary.text())
+    if output is not None:
+        for path in flightplan.write(plan, export_format, output):
+            click.echo(f"wrote {path}")
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """Plan a capture flight and export it for Litchi, DJI apps (WPML), Google Earth (KML) or GIS (GeoJSON)."""
+
+
+@plan_group.command("grid")
+@click.argument("polygon")
+@mission_options
+@plan_option(flightplan.GridOptions, "front_overlap_percent", "--front", type=float)
+@plan_option(flightplan.GridOptions, "side_overlap_percent", "--side", type=float)
+@plan_option(flightplan.GridOptions, "angle_deg", "--angle", type=float)
+@plan_option(flightplan.GridOptions, "double_grid", "--double-grid", flag_value=True)
+@plan_option(flightplan.GridOptions, "gimbal_pitch_deg", "--gimbal-pitch", type=float)
+@plan_option(flightplan.GridOptions, "oblique_pitch_deg", "--oblique-pitch", type=float)
+@plan_option(flightplan.GridOptions, "turnaround_m", "--turnaround", type=float)
+@friendly_errors
+def plan_grid_command(polygon: str, export_format: str, output: Path | None, **values) -> None:
+    """Survey lines over POLYGON (a GeoJSON file, WGS84), photos along them."""
+    values["polygon"] = flightplan.load_geojson(polygon)
+    plan_and_write(flightplan.GridOptions, values, export_format, output)
+
+
+@plan_group.command("orbit")
+@mission_options
+@plan_option(flightplan.OrbitOptions, "latitude", "--lat", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "longitude", "--lon", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "radius_m", "--radius", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "target_altitude_m", "--target-altitude", type=float)
+@plan_option(flightplan.OrbitOptions, "angle_step_deg", "--step", type=float)
+@plan_option(flightplan.OrbitOptions, "rings", "--rings", type=int)
+@plan_option(flightplan.OrbitOptions, "ring_spacing_m", "--ring-spacing", type=float)
+@plan_option(flightplan.OrbitOptions, "start_bearing_deg", "--start-bearing", type=float)
+@click.option("--counterclockwise", "clockwise", flag_value=False, default=None, help="Fly counterclockwise (default: clockwise).")
+@friendly_errors
+def plan_orbit_command(export_format: str, output: Path | None, **values) -> None:
+    """Rings around a point of interest (--lat, --lon), the camera aimed at it."""
+    plan_and_write(flightplan.OrbitOptions, values, export_format, output)
 
 
 @main.command("options")

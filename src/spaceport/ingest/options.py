@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 GIB = 1024**3
 
 
 class IngestOptions(BaseModel):
     """Limits applied to whatever the user hands in (archive, folder or URL)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_total_bytes: int = Field(
         20 * GIB, gt=0, description="Largest total size of the photos (unpacked or downloaded), bytes."

@@ -3,6 +3,7 @@
 ```
 <job>/images/   ingest    photos as received (normalized names, EXIF kept), report.json
 <job>/sfm/      sfm       sparse/0/*.bin, images/ (undistorted), report.json
+<job>/train/    train     scene.ply, metrics.json, previews/
 ```
 
 `run_job(source, job_dir, options, progress)` runs the stages in order; a stage whose
@@ -19,23 +20,27 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from spaceport import ingest, sfm
+from spaceport import ingest, sfm, splat
 from spaceport.errors import InputError
 from spaceport.ingest.options import IngestOptions
 from spaceport.progress import Progress
 from spaceport.sfm.options import SfmOptions
+from spaceport.splat.options import TrainOptions
 
 MANIFEST = "manifest.json"
-STAGES = ("images", "sfm")
+STAGES = ("images", "sfm", "train")
 
 
 class JobOptions(BaseModel):
     """Options of every stage of a job."""
 
+    model_config = ConfigDict(extra="forbid")
+
     ingest: IngestOptions = IngestOptions()
     sfm: SfmOptions = SfmOptions()
+    train: TrainOptions = TrainOptions()
 
 
 def is_finished(stage_dir: Path) -> bool:
@@ -63,18 +68,29 @@ def rerun_from(job_dir: Path, stage: str) -> None:
         (job_dir / name / MANIFEST).unlink(missing_ok=True)
 
 
-def run_job(source: str | Path, job_dir: Path, options: JobOptions, progress: Progress) -> dict[str, dict]:
-    """Run every unfinished stage of the job in `job_dir`; returns each stage's manifest."""
+def run_job(
+    source: str | Path,
+    job_dir: Path,
+    options: JobOptions,
+    progress: Progress,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> dict[str, dict]:
+    """Run every unfinished stage of the job in `job_dir`; returns each stage's manifest.
+
+    `on_stage(name)` is called as each stage starts.
+    """
     job_dir.mkdir(parents=True, exist_ok=True)
     stages: list[tuple[str, float, Callable[[Progress], BaseModel], BaseModel]] = [
-        ("images", 0.05, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
-        ("sfm", 1.0, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
+        ("images", 0.02, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
+        ("sfm", 0.15, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
+        ("train", 1.0, lambda p: splat.run(job_dir / "sfm", job_dir / "train", options.train, p), options.train),
     ]
     start = 0.0
     for name, end, stage, stage_options in stages:
         stage_dir = job_dir / name
         if not is_finished(stage_dir):
             progress.raise_if_cancelled()
+            on_stage(name)
             if name != "images":
                 shutil.rmtree(stage_dir, ignore_errors=True)
             report = stage(progress.span(start, end))

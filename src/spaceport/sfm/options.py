@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Matching = Literal["auto", "spatial", "sequential", "exhaustive"]
 Mapper = Literal["incremental", "global"]
@@ -13,6 +13,8 @@ CameraModel = Literal["SIMPLE_RADIAL", "RADIAL", "OPENCV", "SIMPLE_PINHOLE", "PI
 
 class SfmOptions(BaseModel):
     """How photos become camera poses and a sparse point cloud (COLMAP through pycolmap)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_image_size: int = Field(
         1600, ge=100, description="Longest image side, px, for SIFT extraction (COLMAP's default is 3200 with upsampling)."
