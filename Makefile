@@ -30,6 +30,7 @@ test: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/sfm.py
+	$(BIN)/python bench/train.py
 	$(BIN)/python bench/sog.py
 
 clean:

@@ -65,7 +65,11 @@ def server(tmp_path, mailbox):
     instance.stop()
 
 
+TINY_TRAIN = {"iterations": 10, "resolution": 64, "max_gaussians": 2000}
+
+
 def upload(server: Server, folder: Path, **spec) -> dict:
+    spec.setdefault("options", {"train": TINY_TRAIN})
     files = [("files", (path.name, path.read_bytes(), "image/jpeg")) for path in sorted(folder.glob("*.JPG"))]
     response = httpx.post(
         f"{server.url}/api/v1/jobs", files=files, data={"job": json.dumps(spec)},
@@ -93,12 +97,14 @@ def test_upload_follow_download_with_email_and_webhook(server, mailbox, tmp_path
     shown = api(server, "GET", f"/api/v1/jobs/{job['id']}").json()
     report = httpx.get(shown["files"]["sfm-report.json"], headers={"Authorization": f"Bearer {server.token}"}).json()
     assert report["images_registered"] == 6
+    ply = httpx.get(shown["files"]["scene.ply"], headers={"Authorization": f"Bearer {server.token}"})
+    assert ply.status_code == 200 and ply.content.startswith(b"ply\n")
 
     wait_for(lambda: mailbox.messages and hook.received, timeout_s=30)
     mail = mailbox.messages[0]
     assert mail["To"] == "pilot@example.com" and "park survey" in mail["Subject"] and "completed" in mail["Subject"]
     body = mail.get_payload()
-    assert "6/6 photos registered" in body and f"/api/v1/jobs/{job['id']}" in body
+    assert "6/6 photos registered" in body and "PSNR" in body and f"/api/v1/jobs/{job['id']}" in body
     headers, raw = hook.received[0]
     assert hook.attempts == 2  # the first delivery failed and was retried
     expected = "sha256=" + hmac.new(b"s3cret", raw, sha256).hexdigest()
@@ -118,7 +124,7 @@ def test_stop_then_restart_from_a_stage_with_new_options(server, tmp_path):
     assert (server.data_dir / "jobs" / job["id"] / "images" / "manifest.json").is_file()
     assert api(server, "POST", f"{path}/stop").status_code == 409
 
-    restarted = api(server, "POST", f"{path}/restart", json={"from_stage": "sfm", "options": {"sfm": {"mapper": "global"}}})
+    restarted = api(server, "POST", f"{path}/restart", json={"from_stage": "sfm", "options": {"sfm": {"mapper": "global"}, "train": TINY_TRAIN}})
     assert restarted.status_code == 200, restarted.text
     events = follow_events(f"{server.url}{path}/events", server.token)
     assert events[-1]["status"] == "completed", events[-1]

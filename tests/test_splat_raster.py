@@ -1,9 +1,13 @@
 """The compiled CPU rasterizer against the plain-PyTorch reference, and closed-form sanity checks.
 
 Tolerances. Both backends compute in float32. Images: the two sum the same few hundred
-terms (each <= 1) in a different association, so they differ by ~1e-6; we allow 1e-4,
-which is still 40x below the 1/255 step that one wrong skip, stop or culling decision
-would cause at a pixel, so any logic mismatch fails. Gradients: the CPU backward recovers
+terms (each <= 1) in a different association, so they differ by ~1e-6; we allow 1e-4 per
+pixel. The one exception: the two use different exp implementations (glibc's and torch's,
+which may differ by an ulp), so a Gaussian whose alpha lies within an ulp of 1/255, or
+whose transmittance lands within an ulp of 1e-4, may be skipped by one and blended by the
+other; that moves one pixel by at most alpha * T <= 1/255. We allow that on at most 0.1 %
+of the pixels. A real logic mismatch (a wrong constant, culling rule or sort) changes far
+more pixels, by more (checked by hand by perturbing each constant on one side). Gradients: the CPU backward recovers
 each transmittance by dividing by (1 - alpha) (as gsplat does), which can amplify float32
 rounding by up to 1/(1 - 0.999) per opaque layer; measured differences are ~1e-6 of the
 gradient's norm. We require a relative error (L2) below 1e-4 per parameter and every
@@ -20,7 +24,6 @@ import torch
 from spaceport.splat import conventions as cv
 from spaceport.splat import rasterize
 from spaceport.splat.rasterize import gsplat_available, resolve_backend
-from spaceport.splat.reference import rasterize_reference
 
 PARAMS = ("means", "quats", "scales", "opacities", "colors")
 
@@ -74,18 +77,29 @@ def render_with_grads(scene: dict, backend: str, background=None, sh_degree=None
     """Image, alpha and the gradients of a fixed random linear loss of both."""
     params = {name: scene[name].clone().requires_grad_() for name in PARAMS}
     bg = None if background is None else background.clone().requires_grad_()
-    image, alpha = rasterize(
+    image, alpha, info = rasterize(
         params["means"], params["quats"], params["scales"], params["opacities"], params["colors"],
         scene["viewmat"], scene["K"], scene["width"], scene["height"],
-        sh_degree=sh_degree, background=bg, backend=backend,
+        sh_degree=sh_degree, background=bg, backend=backend, return_info=True,
     )  # fmt: skip
+    info["means2d"].retain_grad()
     g = torch.Generator().manual_seed(1234)
     loss = (image * torch.randn(image.shape, generator=g)).sum() + (alpha * torch.randn(alpha.shape, generator=g)).sum()
     loss.backward()
     grads = {name: p.grad for name, p in params.items()}
     if bg is not None:
         grads["background"] = bg.grad
-    return {"image": image.detach(), "alpha": alpha.detach(), "grads": grads}
+    grads["means2d (screen)"] = info["means2d"].grad.reshape(-1, 2)
+    return {"image": image.detach(), "alpha": alpha.detach(), "grads": grads, "radii": info["radii"].cpu()}
+
+
+def assert_images_close(got: torch.Tensor, want: torch.Tensor) -> None:
+    """Within 1e-4 everywhere except at most 0.1 % of pixels, which are within 1/255 + 1e-4
+    (one threshold decision at one pixel; see the module docstring)."""
+    diff = (got - want).abs().reshape(-1, got.shape[-1]).amax(dim=1)
+    off = int((diff > 1e-4).sum())
+    assert off <= max(1, diff.numel() // 1000), f"{off} of {diff.numel()} pixels differ by more than 1e-4"
+    assert diff.max() <= 1 / 255 + 1e-4, f"largest difference {diff.max():.3g}"
 
 
 def assert_grads_close(got: dict, want: dict) -> None:
@@ -119,8 +133,9 @@ def test_cpu_matches_reference(seed):
     ref = render_with_grads(scene, "reference", background)
     cpu = render_with_grads(scene, "cpu", background)
     assert ref["alpha"].max() > 0.99 and ref["alpha"].min() < 0.5  # opaque and see-through pixels
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
-    torch.testing.assert_close(cpu["alpha"], ref["alpha"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
+    assert_images_close(cpu["alpha"], ref["alpha"])
+    assert torch.equal(cpu["radii"], ref["radii"])  # same culling and screen boxes
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
@@ -129,7 +144,7 @@ def test_cpu_matches_reference_with_sh(sh_degree):
     scene = random_scene(10 + sh_degree, n=250, sh_degree=sh_degree)
     ref = render_with_grads(scene, "reference", sh_degree=sh_degree)
     cpu = render_with_grads(scene, "cpu", sh_degree=sh_degree)
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
@@ -141,7 +156,7 @@ def test_cpu_matches_reference_on_opaque_stack():
     ref = render_with_grads(scene, "reference")
     cpu = render_with_grads(scene, "cpu")
     assert ref["alpha"].min() > 0.99  # every pixel is (nearly) opaque: most stop early
-    torch.testing.assert_close(cpu["image"], ref["image"], rtol=0, atol=1e-4)
+    assert_images_close(cpu["image"], ref["image"])
     assert_grads_close(cpu["grads"], ref["grads"])
 
 
@@ -219,3 +234,46 @@ def test_cuda_matches_reference(seed):
     for name, want in ref["grads"].items():
         got = gpu["grads"][name].cpu()
         assert (got - want).norm() / want.norm() < 1e-2, name
+
+
+@pytest.mark.parametrize("degree", [0, 1, 2, 3])
+def test_cpu_sh_colors_match_torch(degree):
+    """The compiled SH evaluation against the PyTorch one: colours, and gradients w.r.t. the
+    coefficients and the means (through the viewing direction); some colours clamp at 0."""
+    from spaceport.splat.cpu import sh_colors_cpu
+    from spaceport.splat.sh import sh_to_colors
+
+    g = torch.Generator().manual_seed(degree)
+    sh = torch.randn(300, 16, 3, generator=g).requires_grad_()
+    means = (torch.randn(300, 3, generator=g) * 2).requires_grad_()
+    view = look_at(torch.tensor([0.5, -1.0, -4.0]), torch.zeros(3))
+    weights = torch.randn(300, 3, generator=g)
+    results = []
+    for fn in (sh_colors_cpu, sh_to_colors):
+        colors = fn(sh, means, view, degree)
+        grads = torch.autograd.grad((colors * weights).sum(), [sh, means], allow_unused=True, materialize_grads=True)
+        results.append((colors, *grads))
+    (got, got_sh, got_means), (want, want_sh, want_means) = results
+    assert (want == 0).any() and (want > 0).any()
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+    torch.testing.assert_close(got_sh, want_sh, rtol=0, atol=1e-5)
+    assert (want_sh[:, (degree + 1) ** 2 :] == 0).all()
+    if degree:
+        torch.testing.assert_close(got_means, want_means, rtol=1e-4, atol=1e-5 * float(want_means.abs().max()))
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_empty_and_fully_culled_scenes_render_the_background(backend):
+    bg = torch.tensor([0.3, 0.6, 0.1])
+    empty = {k: (v[:0] if torch.is_tensor(v) and k in PARAMS else v) for k, v in single_gaussian(0.0, 0.0, 2.0).items()}
+    behind = random_scene(5, n=50)
+    behind["means"] = behind["means"] * 0.1 - torch.tensor([0.0, 0.0, 50.0])  # all far behind the camera
+    for scene in (empty, behind):
+        params = {k: scene[k].clone().requires_grad_() for k in PARAMS}
+        image, alpha = rasterize(
+            *params.values(), scene["viewmat"], scene["K"], scene["width"], scene["height"], background=bg, backend=backend
+        )
+        torch.testing.assert_close(image, bg.expand_as(image))
+        assert alpha.abs().max() == 0
+        image.sum().backward()
+        assert all(p.grad is None or (p.grad == 0).all() for p in params.values())

@@ -14,6 +14,7 @@ from spaceport.cli_support import friendly_errors, model_options, pick, run_with
 from spaceport.ingest.options import IngestOptions
 from spaceport.sfm.options import SfmOptions
 from spaceport.sog.options import SogOptions
+from spaceport.splat.options import TrainOptions
 
 
 EXAMPLE_PHOTOS = Path(__file__).parent / "examples" / "brighton_beach" / "images"
@@ -75,10 +76,33 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
     click.echo(summary_line(report))
 
 
+@main.command("train")
+@click.argument("sfm_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@model_options(TrainOptions, "train")
+@friendly_errors
+def train_command(sfm_dir: Path, out_dir: Path, **values) -> None:
+    """Train 3D Gaussians on the COLMAP dataset SFM_DIR (sparse/0 + images/), written to
+    OUT_DIR (scene.ply, metrics.json, previews/); an interrupted run resumes."""
+    from spaceport import splat
+
+    options = pick(TrainOptions, "train", values)
+    report = run_with_progress("train", lambda progress: splat.run(sfm_dir, out_dir, options, progress))
+    pipeline.write_manifest(out_dir, "train", options, report)
+    click.echo(train_line(report))
+
+
+def train_line(report) -> str:
+    quality = f"held-out PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.3f}" if report.psnr is not None else "no held-out views"
+    return (f"trained {report.gaussians} Gaussians in {report.iterations} steps on {report.device}, {quality}, "
+            f"{report.seconds:.0f} s ({report.seconds_per_iteration:.3f} s/step), peak memory {report.peak_memory_mb:.0f} MB")
+
+
 @main.command("run")
 @click.argument("photos")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@model_options(TrainOptions, "train")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
@@ -86,7 +110,10 @@ def sfm_command(photos: str, out_dir: Path, verbose: bool, **values) -> None:
 def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: bool, **values) -> None:
     """Run the whole job on PHOTOS in JOB_DIR (images/, sfm/, ...); finished stages are skipped."""
     quiet_colmap(verbose)
-    options = pipeline.JobOptions(ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values))
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values),
+        train=pick(TrainOptions, "train", values),
+    )
     run_job(photos, job_dir, from_stage, options)
 
 
@@ -95,9 +122,13 @@ def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: boo
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
 @friendly_errors
 def demo_command(job_dir: Path, verbose: bool) -> None:
-    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR."""
+    """Run the whole job on the built-in example (18 drone photos of Brighton Beach) in JOB_DIR
+    (options from the SPACEPORT_* environment variables)."""
     quiet_colmap(verbose)
-    run_job(str(EXAMPLE_PHOTOS), job_dir, None, pipeline.JobOptions())
+    options = pipeline.JobOptions(
+        ingest=pick(IngestOptions, "ingest", {}), sfm=pick(SfmOptions, "sfm", {}), train=pick(TrainOptions, "train", {})
+    )
+    run_job(str(EXAMPLE_PHOTOS), job_dir, None, options)
 
 
 def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
@@ -105,6 +136,9 @@ def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipelin
         pipeline.rerun_from(job_dir, from_stage)
     manifests = run_with_progress("job", lambda progress: pipeline.run_job(photos, job_dir, options, progress))
     click.echo(summary_line(sfm.SfmReport.model_validate(manifests["sfm"]["report"])))
+    from spaceport.splat.options import TrainReport
+
+    click.echo(train_line(TrainReport.model_validate(manifests["train"]["report"])))
     click.echo(f"job folder: {job_dir}")
 
 

@@ -12,7 +12,8 @@ import os
 import sys
 import traceback
 import warnings
-from typing import Any, Callable, Literal, get_args, get_origin
+from types import UnionType
+from typing import Any, Callable, Literal, Union, get_args, get_origin
 
 import click
 from pydantic import BaseModel
@@ -23,7 +24,9 @@ from spaceport.progress import Progress
 
 
 def click_type(annotation: Any) -> Any:
-    """The click parameter type for a pydantic field annotation."""
+    """The click parameter type for a pydantic field annotation (`X | None` is taken as X)."""
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
     if get_origin(annotation) is Literal:
         return click.Choice([str(value) for value in get_args(annotation)])
     return {int: int, float: float, str: str}.get(annotation, str)
@@ -49,6 +52,8 @@ def model_options(model: type[BaseModel], group: str) -> Callable:
         for name, field in reversed(list(model.model_fields.items())):
             flag = "--" + name.replace("_", "-")
             default = getattr(defaults, name)
+            if default is None:
+                default = "from the preset"
             if field.annotation is bool:
                 flag, default = f"{flag}/--no-{flag[2:]}", flag[2:] if default else f"no-{flag[2:]}"
             help_text = f"{field.description or ''} [env {env_name(group, name)}] [default: {default}]"

@@ -30,6 +30,8 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 RESULT_FILES = {
     "images-report.json": "images/report.json",
     "sfm-report.json": "sfm/report.json",
+    "scene.ply": "train/scene.ply",
+    "metrics.json": "train/metrics.json",
     "job.log": "job.log",
 }
 EVENT_POLL_S = 0.5

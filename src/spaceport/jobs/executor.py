@@ -85,7 +85,8 @@ class LocalExecutor:
 
     def launch(self, session: Session) -> None:
         while len(self.running) < self.settings.workers:
-            job = session.scalars(select(Job).where(Job.status == "queued").order_by(Job.created_at)).first()
+            queued = select(Job).where(Job.status == "queued", Job.id.not_in(list(self.running)))
+            job = session.scalars(queued.order_by(Job.created_at)).first()
             if job is None:
                 return
             free = shutil.disk_usage(self.settings.data_dir).free
@@ -117,8 +118,8 @@ class LocalExecutor:
             del self.running[job_id]
             job = session.get(Job, job_id)
             session.refresh(job)
-            if job.is_final:
-                continue
+            if job.status != "running" or job.pid != running.process.pid:
+                continue  # it recorded its own end (or was queued again since)
             if job.stop_requested:
                 mark_final(session, job, "canceled", "stopped on request")
             else:

@@ -60,4 +60,10 @@ def quality_lines(workspace: Path) -> list[str]:
             f"Cameras: {report['images_registered']}/{report['images_total']} photos registered, "
             f"{report['points']} points, reprojection error {report['mean_reprojection_error_px']:.2f} px"
         )
+    metrics = workspace / "train" / "metrics.json"
+    if metrics.is_file():
+        report = json.loads(metrics.read_text())
+        if report.get("psnr") is not None:
+            lines.append(f"Quality on held-out photos: PSNR {report['psnr']:.2f} dB, SSIM {report['ssim']:.3f}")
+        lines.append(f"Scene: {report['gaussians']} Gaussians")
     return lines

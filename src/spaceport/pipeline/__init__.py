@@ -3,6 +3,7 @@
 ```
 <job>/images/   ingest    photos as received (normalized names, EXIF kept), report.json
 <job>/sfm/      sfm       sparse/0/*.bin, images/ (undistorted), report.json
+<job>/train/    train     scene.ply, metrics.json, previews/
 ```
 
 `run_job(source, job_dir, options, progress)` runs the stages in order; a stage whose
@@ -21,14 +22,15 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from spaceport import ingest, sfm
+from spaceport import ingest, sfm, splat
 from spaceport.errors import InputError
 from spaceport.ingest.options import IngestOptions
 from spaceport.progress import Progress
 from spaceport.sfm.options import SfmOptions
+from spaceport.splat.options import TrainOptions
 
 MANIFEST = "manifest.json"
-STAGES = ("images", "sfm")
+STAGES = ("images", "sfm", "train")
 
 
 class JobOptions(BaseModel):
@@ -38,6 +40,7 @@ class JobOptions(BaseModel):
 
     ingest: IngestOptions = IngestOptions()
     sfm: SfmOptions = SfmOptions()
+    train: TrainOptions = TrainOptions()
 
 
 def is_finished(stage_dir: Path) -> bool:
@@ -78,8 +81,9 @@ def run_job(
     """
     job_dir.mkdir(parents=True, exist_ok=True)
     stages: list[tuple[str, float, Callable[[Progress], BaseModel], BaseModel]] = [
-        ("images", 0.05, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
-        ("sfm", 1.0, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
+        ("images", 0.02, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
+        ("sfm", 0.15, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
+        ("train", 1.0, lambda p: splat.run(job_dir / "sfm", job_dir / "train", options.train, p), options.train),
     ]
     start = 0.0
     for name, end, stage, stage_options in stages:

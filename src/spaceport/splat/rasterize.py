@@ -7,7 +7,6 @@ from typing import Literal
 
 import torch
 
-from spaceport.splat.sh import sh_to_colors
 
 Backend = Literal["auto", "cpu", "cuda", "reference"]
 BACKENDS = ("auto", "cpu", "cuda", "reference")
@@ -56,13 +55,14 @@ def _rasterize_gsplat(means, quats, scales, opacities, colors_or_sh, viewmat, K,
 
     device = means.device if means.is_cuda else torch.device("cuda")
     to = functools.partial(torch.Tensor.to, device=device)
-    image, alpha, _ = rasterization(
+    image, alpha, meta = rasterization(
         to(means), to(quats), to(scales), to(opacities), to(colors_or_sh),
         to(viewmat)[None], to(K)[None], width, height,
         sh_degree=sh_degree, backgrounds=None if background is None else to(background)[None],
-        rasterize_mode="classic",
+        packed=False, rasterize_mode="classic",
     )  # fmt: skip
-    return image[0], alpha[0]
+    info = {"means2d": meta["means2d"], "radii": meta["radii"][0], "depths": meta["depths"][0]}
+    return image[0], alpha[0], info
 
 
 def rasterize(
@@ -78,7 +78,8 @@ def rasterize(
     sh_degree: int | None = None,
     background: torch.Tensor | None = None,
     backend: Backend = "auto",
-) -> tuple[torch.Tensor, torch.Tensor]:
+    return_info: bool = False,
+):
     """Render N 3D Gaussians into one pinhole camera; differentiable w.r.t. the Gaussians.
 
     Args:
@@ -96,23 +97,32 @@ def rasterize(
         backend: "cuda" (gsplat 1.5.3, needs a GPU and the `cuda` extra), "cpu" (our compiled
             kernels), "reference" (plain PyTorch, slow, for tests) or "auto" (cuda where
             available, else cpu).
+        return_info: also return a dict of per-Gaussian screen-space data (for densification).
 
     Returns:
-        image (H, W, 3) and alpha (H, W, 1) = 1 - transmittance, on the backend's device.
+        image (H, W, 3) and alpha (H, W, 1) = 1 - transmittance, on the backend's device;
+        with `return_info`, also info: "radii" (N, 2) int32 px box half-sizes (0: culled),
+        "depths" (N,) camera z, and "means2d", the projected centres as a tensor of the
+        autograd graph, (N, 2) px, or (1, N, 2) on cuda (gsplat's camera axis): call
+        `info["means2d"].retain_grad()` before backward to read the screen-space gradients.
     """
     _check_inputs(means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree)
     chosen = resolve_backend(backend)
+    args = (means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background)
     if chosen == "cuda":
-        return _rasterize_gsplat(
-            means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background
-        )
-    if chosen == "reference":
+        image, alpha, info = _rasterize_gsplat(*args)
+    elif chosen == "reference":
         from spaceport.splat.reference import rasterize_reference
 
-        return rasterize_reference(
-            means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background
-        )
-    from spaceport.splat.cpu import rasterize_cpu
+        image, alpha, info = rasterize_reference(*args)
+    else:
+        image, alpha, info = _rasterize_cpu(*args)
+    return (image, alpha, info) if return_info else (image, alpha)
 
-    colors = colors_or_sh if sh_degree is None else sh_to_colors(colors_or_sh, means, viewmat, sh_degree)
+
+def _rasterize_cpu(means, quats, scales, opacities, colors_or_sh, viewmat, K, width, height, sh_degree, background):
+    """Our compiled kernels, with SH evaluated by them too."""
+    from spaceport.splat.cpu import rasterize_cpu, sh_colors_cpu
+
+    colors = colors_or_sh if sh_degree is None else sh_colors_cpu(colors_or_sh, means, viewmat, sh_degree)
     return rasterize_cpu(means, quats, scales, opacities, colors, viewmat, K, width, height, background)

@@ -134,9 +134,11 @@ def rasterize_reference(
     means (N, 3) world; quats (N, 4) w, x, y, z (any norm); scales (N, 3) activated, world
     units; opacities (N,) activated in [0, 1]; colors (N, 3), or SH coefficients (N, K, 3)
     when `sh_degree` is given; viewmat (4, 4) world->camera; K (3, 3) intrinsics in pixels;
-    background (3,) or None. Returns image (H, W, 3) and alpha (H, W, 1).
+    background (3,) or None. Returns image (H, W, 3), alpha (H, W, 1) and info: "means2d"
+    (N, 2) (in the autograd graph), "radii" (N, 2) int32 (0: culled), "depths" (N,).
     """
     if sh_degree is not None:
         colors = sh_to_colors(colors, means, viewmat, sh_degree)
     proj = project(means, quats, scales, opacities, viewmat, K, width, height)
-    return composite(proj, opacities, colors, width, height, background)
+    image, alpha = composite(proj, opacities, colors, width, height, background)
+    return image, alpha, {"means2d": proj.means2d, "radii": proj.radii, "depths": proj.depths.detach()}

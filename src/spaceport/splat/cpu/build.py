@@ -13,11 +13,12 @@ import hashlib
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
 
-SOURCES = ("project.cpp", "raster.cpp", "bindings.cpp")
+SOURCES = ("project.cpp", "raster.cpp", "sh.cpp", "bindings.cpp")
 HEADERS = ("kernels.h",)
 NAME = "spaceport_splat_cpu"
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-ffp-contract=off", "-fno-math-errno", "-std=c++17"]
@@ -46,11 +47,18 @@ def build_key() -> str:
 
 
 def build_dir() -> Path:
-    """Where this build's objects and library go (created if missing)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "spaceport" / "torch_extensions" / build_key()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where this build's objects and library go (created if missing): the user cache, or
+    the temporary directory where that is not writable."""
+    key = build_key()
+    for base in (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"), Path(tempfile.gettempdir())):
+        path = base / "spaceport" / "torch_extensions" / key
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    raise RuntimeError(f"no writable directory to build the CPU rasterizer in (tried the user cache and {tempfile.gettempdir()})")
 
 
 def _ninja_on_path() -> None:
@@ -64,7 +72,7 @@ def _ninja_on_path() -> None:
 
 @functools.cache
 def load_extension():
-    """The compiled module (functions preprocess, render, backward); builds it on first use."""
+    """The compiled module (preprocess, render, backward, sh_colors, sh_colors_backward); built on first use."""
     from torch.utils.cpp_extension import load
 
     _ninja_on_path()

@@ -7,6 +7,11 @@
 
 namespace spaceport {
 
+// Work below these sizes runs on one thread: there a parallel region costs more than it
+// saves, above all on a shared machine where a descheduled thread stalls the barrier.
+constexpr int64_t kParallelMin = 8192;     // Gaussians, for per-Gaussian loops
+constexpr int64_t kParallelIsects = 16384;  // tile-Gaussian pairs, for compositing
+
 // One pinhole camera. R row-major world->camera rotation, t translation (x' = R x + t).
 struct Camera {
     float R[9];
@@ -62,5 +67,17 @@ void raster_backward(int64_t n, const Camera& cam, const Settings& s, const int3
                      const float* background, const float* transmittance, const int32_t* last,
                      const float* v_image, const float* v_alpha, float* v_means2d,
                      float* v_conics, float* v_colors, float* v_opacities);
+
+}  // namespace spaceport
+
+namespace spaceport {
+
+// SH coefficients sh (N,K,3) of degree <= 3 to colours (N,3) for camera centre campos (3).
+void sh_forward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
+                float* colors);
+
+// VJP of sh_forward given its output colors and v_colors (N,3): v_sh (N,K,3), v_means (N,3).
+void sh_backward(int64_t n, int64_t k, int degree, const float* sh, const float* means, const float* campos,
+                 const float* colors, const float* v_colors, float* v_sh, float* v_means);
 
 }  // namespace spaceport

@@ -119,7 +119,7 @@ void quat_vjp(const Geometry& g, const Mat3 v_r, float* v_q) {
 void project_forward(int64_t n, const float* means, const float* quats, const float* scales,
                      const float* opacities, const Camera& cam, const Settings& s,
                      float* means2d, float* conics, float* depths, int32_t* radii) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
         float mc[3];
         camera_mean(cam, means + 3 * i, mc);
@@ -160,7 +160,7 @@ void project_backward(int64_t n, const float* means, const float* quats, const f
                       const Camera& cam, const Settings& s, const int32_t* radii,
                       const float* v_means2d, const float* v_conics,
                       float* v_means, float* v_quats, float* v_scales) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
         float* vm = v_means + 3 * i;
         float* vq = v_quats + 4 * i;

@@ -27,6 +27,22 @@ Span pixel_span(float m, float r, int first, int size) {
     return {(int)std::max((float)first, lo), (int)std::min((float)(first + size - 1), hi)};
 }
 
+// Pixels of row span x (within box span `box`) whose centres may have alpha >= alpha_min for a
+// Gaussian at mx with conic con, at vertical offset dy = my - row centre. alpha >= alpha_min
+// needs sigma <= level = ln(opacity / alpha_min); level is inflated and the ends rounded
+// outwards, so this only skips pixels whose alpha is below alpha_min. Empty: lo > hi.
+Span row_span(float mx, const float* con, float level, float dy, Span box) {
+    const float lv = level * 1.001f + 0.01f;
+    // 0.5 a dx^2 + b dy dx + 0.5 c dy^2 <= lv, dx = mx - px
+    const float bdy = con[1] * dy;
+    const float disc = bdy * bdy - con[0] * (con[2] * dy * dy - 2.f * lv);
+    if (disc < 0.f) return {1, 0};
+    const float root = std::sqrt(disc);
+    const float dx_lo = (-bdy - root) / con[0], dx_hi = (-bdy + root) / con[0];
+    const float lo = std::floor(mx - dx_hi - 0.5f), hi = std::ceil(mx - dx_lo - 0.5f);
+    return {(int)std::max((float)box.lo, lo), (int)std::min((float)box.hi, hi)};
+}
+
 // Exponent of a Gaussian with conic (a, b, c) at offset (dx, dy) = mean - pixel centre.
 inline float gauss_sigma(const float* con, float dx, float dy) {
     return 0.5f * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy;
@@ -74,67 +90,92 @@ void bin_gaussians(int64_t n, const float* means2d, const float* depths, const i
             for (int tx = xs[k].lo; tx <= xs[k].hi; ++tx) bins.ids[counts[ty * bins.tiles_x + tx]++] = order[k];
 }
 
+namespace {
+
+// Per-pixel state of the forward sweep (front to back) inside one tile.
+struct TileAccum {
+    std::vector<float> t, c;  // transmittance (tile^2), blended colour (3 tile^2)
+    std::vector<int32_t> last;
+    std::vector<char> done;
+    int n_done = 0;
+
+    explicit TileAccum(int tp) : t(tp), c(3 * tp), last(tp), done(tp) {}
+
+    void reset() {
+        std::fill(t.begin(), t.end(), 1.f);
+        std::fill(c.begin(), c.end(), 0.f);
+        std::fill(last.begin(), last.end(), -1);
+        std::fill(done.begin(), done.end(), 0);
+        n_done = 0;
+    }
+};
+
+// Blends Gaussian g (entry k of the tile list) into the tile's pixels inside its ellipse.
+void gauss_forward(const Settings& s, const TileRect& rect, int k, float mx, float my, float op, const float* con,
+                   const float* col, float rx, float ry, TileAccum& acc) {
+    const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
+    const Span sy = pixel_span(my, ry, rect.y0, rect.h);
+    const float level = std::log(op / s.alpha_min);
+    for (int py = sy.lo; py <= sy.hi; ++py) {
+        const float dy = my - (py + 0.5f);
+        const Span row = row_span(mx, con, level, dy, sx);
+        for (int px = row.lo; px <= row.hi; ++px) {
+            const int p = (py - rect.y0) * s.tile + (px - rect.x0);
+            if (acc.done[p]) continue;
+            const float dx = mx - (px + 0.5f);
+            const float sigma = gauss_sigma(con, dx, dy);
+            const float a = std::min(s.alpha_max, op * std::exp(-sigma));
+            if (sigma < 0.f || a < s.alpha_min) continue;
+            const float next_t = acc.t[p] * (1.f - a);
+            if (next_t <= s.transmittance_min) {  // exclusive stop: g is not blended here
+                acc.done[p] = 1;
+                ++acc.n_done;
+                continue;
+            }
+            const float w = a * acc.t[p];
+            for (int ch = 0; ch < 3; ++ch) acc.c[3 * p + ch] += w * col[ch];
+            acc.t[p] = next_t;
+            acc.last[p] = k;
+        }
+    }
+}
+
+void store_tile(const Camera& cam, const Settings& s, const TileRect& rect, const TileAccum& acc,
+                const float* background, float* image, float* alpha, float* transmittance, int32_t* last) {
+    for (int py = 0; py < rect.h; ++py)
+        for (int px = 0; px < rect.w; ++px) {
+            const int p = py * s.tile + px;
+            const int64_t o = (int64_t)(rect.y0 + py) * cam.width + rect.x0 + px;
+            for (int ch = 0; ch < 3; ++ch)
+                image[3 * o + ch] = acc.c[3 * p + ch] + (background ? acc.t[p] * background[ch] : 0.f);
+            alpha[o] = 1.f - acc.t[p];
+            transmittance[o] = acc.t[p];
+            last[o] = acc.last[p];
+        }
+}
+
+}  // namespace
+
 void raster_forward(const Camera& cam, const Settings& s, const int32_t* offsets, const int32_t* ids,
                     const float* means2d, const float* conics, const float* opacities,
                     const float* colors, const int32_t* radii, const float* background,
                     float* image, float* alpha, float* transmittance, int32_t* last) {
     const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
-    const int tp = s.tile * s.tile;
-#pragma omp parallel
+    const bool parallel = offsets[tiles_x * tiles_y] > kParallelIsects;
+#pragma omp parallel if (parallel)
     {
-        std::vector<float> t_buf(tp), c_buf(3 * tp);
-        std::vector<int32_t> l_buf(tp);
-        std::vector<char> done(tp);
+        TileAccum acc(s.tile * s.tile);
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < tiles_x * tiles_y; ++t) {
             const TileRect rect = tile_rect(t, tiles_x, cam, s.tile);
-            std::fill(t_buf.begin(), t_buf.end(), 1.f);
-            std::fill(c_buf.begin(), c_buf.end(), 0.f);
-            std::fill(l_buf.begin(), l_buf.end(), -1);
-            std::fill(done.begin(), done.end(), 0);
-            int n_done = 0;
+            acc.reset();
             const int n_pix = rect.w * rect.h;
-            for (int k = offsets[t]; k < offsets[t + 1] && n_done < n_pix; ++k) {
+            for (int k = offsets[t]; k < offsets[t + 1] && acc.n_done < n_pix; ++k) {
                 const int32_t g = ids[k];
-                const float mx = means2d[2 * g], my = means2d[2 * g + 1], op = opacities[g];
-                const float* con = conics + 3 * g;
-                const float* col = colors + 3 * g;
-                const Span sx = pixel_span(mx, (float)radii[2 * g], rect.x0, rect.w);
-                const Span sy = pixel_span(my, (float)radii[2 * g + 1], rect.y0, rect.h);
-                for (int py = sy.lo; py <= sy.hi; ++py) {
-                    const float dy = my - (py + 0.5f);
-                    for (int px = sx.lo; px <= sx.hi; ++px) {
-                        const int p = (py - rect.y0) * s.tile + (px - rect.x0);
-                        if (done[p]) continue;
-                        const float dx = mx - (px + 0.5f);
-                        const float sigma = gauss_sigma(con, dx, dy);
-                        const float a = std::min(s.alpha_max, op * std::exp(-sigma));
-                        if (sigma < 0.f || a < s.alpha_min) continue;
-                        const float next_t = t_buf[p] * (1.f - a);
-                        if (next_t <= s.transmittance_min) {
-                            done[p] = 1;
-                            ++n_done;
-                            continue;
-                        }
-                        const float w = a * t_buf[p];
-                        c_buf[3 * p] += w * col[0];
-                        c_buf[3 * p + 1] += w * col[1];
-                        c_buf[3 * p + 2] += w * col[2];
-                        t_buf[p] = next_t;
-                        l_buf[p] = k;
-                    }
-                }
+                gauss_forward(s, rect, k, means2d[2 * g], means2d[2 * g + 1], opacities[g], conics + 3 * g,
+                              colors + 3 * g, (float)radii[2 * g], (float)radii[2 * g + 1], acc);
             }
-            for (int py = 0; py < rect.h; ++py)
-                for (int px = 0; px < rect.w; ++px) {
-                    const int p = py * s.tile + px;
-                    const int64_t o = (int64_t)(rect.y0 + py) * cam.width + rect.x0 + px;
-                    for (int ch = 0; ch < 3; ++ch)
-                        image[3 * o + ch] = c_buf[3 * p + ch] + (background ? t_buf[p] * background[ch] : 0.f);
-                    alpha[o] = 1.f - t_buf[p];
-                    transmittance[o] = t_buf[p];
-                    last[o] = l_buf[p];
-                }
+            store_tile(cam, s, rect, acc, background, image, alpha, transmittance, last);
         }
     }
 }
@@ -182,9 +223,11 @@ void gauss_backward(const Settings& s, const TileRect& rect, int k, float mx, fl
                     GaussGrad& gg) {
     const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
     const Span sy = pixel_span(my, ry, rect.y0, rect.h);
+    const float level = std::log(op / s.alpha_min);
     for (int py = sy.lo; py <= sy.hi; ++py) {
         const float dy = my - (py + 0.5f);
-        for (int qx = sx.lo; qx <= sx.hi; ++qx) {
+        const Span row = row_span(mx, con, level, dy, sx);
+        for (int qx = row.lo; qx <= row.hi; ++qx) {
             PixelState& st = px[(py - rect.y0) * s.tile + (qx - rect.x0)];
             if (k > st.last) continue;
             const float dx = mx - (qx + 0.5f);
@@ -224,7 +267,7 @@ void raster_backward(int64_t n, const Camera& cam, const Settings& s, const int3
                      const float* v_image, const float* v_alpha, float* v_means2d,
                      float* v_conics, float* v_colors, float* v_opacities) {
     const int tiles_x = (cam.width + s.tile - 1) / s.tile, tiles_y = (cam.height + s.tile - 1) / s.tile;
-    const int n_threads = omp_get_max_threads();
+    const int n_threads = offsets[tiles_x * tiles_y] > kParallelIsects ? omp_get_max_threads() : 1;
     constexpr int kStride = 9;  // mean2d 2, conic 3, color 3, opacity 1
     std::vector<float> partial((size_t)n_threads * n * kStride, 0.f);
 #pragma omp parallel num_threads(n_threads)
