@@ -60,7 +60,7 @@ def test_run_command_and_rerun_from_a_stage(tmp_path):
     stamp = (job / "images" / "manifest.json").stat().st_mtime_ns
     again = CliRunner().invoke(main, ["run", str(scene.folder), str(job), "--from", "sfm", "--mapper", "global", *TINY_FLAGS])
     assert again.exit_code == 0, again.output
-    assert "global mapper" in again.output and "trained" in again.output
+    assert "global mapper" in again.output and "trained" in again.output and "web scene" in again.output
     assert (job / "images" / "manifest.json").stat().st_mtime_ns == stamp
 
 
@@ -80,3 +80,4 @@ def test_demo_runs_on_the_built_in_example(tmp_path):
     assert "registered 18/18 photos" in result.stdout or "registered 17/18 photos" in result.stdout
     assert (tmp_path / "demo" / "sfm" / "sparse" / "0" / "points3D.bin").is_file()
     assert (tmp_path / "demo" / "train" / "scene.ply").is_file() and "trained" in result.stdout
+    assert (tmp_path / "demo" / "compress" / "scene.sog").is_file() and "web scene" in result.stdout

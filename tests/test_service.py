@@ -99,6 +99,14 @@ def test_upload_follow_download_with_email_and_webhook(server, mailbox, tmp_path
     assert report["images_registered"] == 6
     ply = httpx.get(shown["files"]["scene.ply"], headers={"Authorization": f"Bearer {server.token}"})
     assert ply.status_code == 200 and ply.content.startswith(b"ply\n")
+    scene = httpx.get(shown["files"]["scene.sog"], headers={"Authorization": f"Bearer {server.token}"})
+    assert scene.status_code == 200
+    (tmp_path / "scene.sog").write_bytes(scene.content)
+    from spaceport.sog import read_sog
+
+    decoded = read_sog(tmp_path / "scene.sog")
+    assert len(decoded) == json.loads(
+        httpx.get(shown["files"]["metrics.json"], headers={"Authorization": f"Bearer {server.token}"}).text)["gaussians"]
 
     wait_for(lambda: mailbox.messages and hook.received, timeout_s=30)
     mail = mailbox.messages[0]

@@ -102,6 +102,7 @@ def train_line(report) -> str:
 @click.argument("photos")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@model_options(SogOptions, "compress")
 @model_options(TrainOptions, "train")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
@@ -112,7 +113,7 @@ def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: boo
     quiet_colmap(verbose)
     options = pipeline.JobOptions(
         ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values),
-        train=pick(TrainOptions, "train", values),
+        train=pick(TrainOptions, "train", values), compress=pick(SogOptions, "compress", values),
     )
     run_job(photos, job_dir, from_stage, options)
 
@@ -126,7 +127,8 @@ def demo_command(job_dir: Path, verbose: bool) -> None:
     (options from the SPACEPORT_* environment variables)."""
     quiet_colmap(verbose)
     options = pipeline.JobOptions(
-        ingest=pick(IngestOptions, "ingest", {}), sfm=pick(SfmOptions, "sfm", {}), train=pick(TrainOptions, "train", {})
+        ingest=pick(IngestOptions, "ingest", {}), sfm=pick(SfmOptions, "sfm", {}), train=pick(TrainOptions, "train", {}),
+        compress=pick(SogOptions, "compress", {}),
     )
     run_job(str(EXAMPLE_PHOTOS), job_dir, None, options)
 
@@ -139,6 +141,9 @@ def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipelin
     from spaceport.splat.options import TrainReport
 
     click.echo(train_line(TrainReport.model_validate(manifests["train"]["report"])))
+    compressed = manifests["compress"]["report"]
+    click.echo(f"web scene: {job_dir / 'compress' / 'scene.sog'} ({compressed['output_bytes'] / 1e6:.2f} MB, "
+               f"{compressed['ratio']:.1f}x smaller than the PLY)")
     click.echo(f"job folder: {job_dir}")
 
 
@@ -154,12 +159,12 @@ def summary_line(report: sfm.SfmReport) -> str:
 @main.command("compress")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@model_options(SogOptions, "sog")
+@model_options(SogOptions, "compress")
 @friendly_errors
 def compress_command(src: Path, out_dir: Path, **values) -> None:
     """Compress SRC (a 3DGS PLY, or a train/ folder with scene.ply) into OUT_DIR/scene.sog
     (PlayCanvas SOG v2) with sizes, errors and timings in OUT_DIR/report.json."""
-    options = pick(SogOptions, "sog", values)
+    options = pick(SogOptions, "compress", values)
     report = run_with_progress("compress", lambda progress: sog.run(src, out_dir, options, progress))
     errors = report.errors
     click.echo(

@@ -49,7 +49,10 @@ def model_options(model: type[BaseModel], group: str) -> Callable:
     defaults = shown_defaults(model, group)
 
     def decorate(command: Callable) -> Callable:
+        taken = {param.name for param in getattr(command, "__click_params__", [])}
         for name, field in reversed(list(model.model_fields.items())):
+            if name in taken:
+                continue  # e.g. --seed: one flag serves every stage that has the field
             flag = "--" + name.replace("_", "-")
             default = getattr(defaults, name)
             if default is None:

@@ -32,6 +32,8 @@ RESULT_FILES = {
     "sfm-report.json": "sfm/report.json",
     "scene.ply": "train/scene.ply",
     "metrics.json": "train/metrics.json",
+    "scene.sog": "compress/scene.sog",
+    "compress-report.json": "compress/report.json",
     "job.log": "job.log",
 }
 EVENT_POLL_S = 0.5

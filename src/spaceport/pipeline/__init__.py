@@ -4,6 +4,7 @@
 <job>/images/   ingest    photos as received (normalized names, EXIF kept), report.json
 <job>/sfm/      sfm       sparse/0/*.bin, images/ (undistorted), report.json
 <job>/train/    train     scene.ply, metrics.json, previews/
+<job>/compress/ compress  scene.sog (PlayCanvas SOG v2), report.json
 ```
 
 `run_job(source, job_dir, options, progress)` runs the stages in order; a stage whose
@@ -22,15 +23,16 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from spaceport import ingest, sfm, splat
+from spaceport import ingest, sfm, sog, splat
 from spaceport.errors import InputError
 from spaceport.ingest.options import IngestOptions
 from spaceport.progress import Progress
 from spaceport.sfm.options import SfmOptions
+from spaceport.sog.options import SogOptions
 from spaceport.splat.options import TrainOptions
 
 MANIFEST = "manifest.json"
-STAGES = ("images", "sfm", "train")
+STAGES = ("images", "sfm", "train", "compress")
 
 
 class JobOptions(BaseModel):
@@ -41,6 +43,7 @@ class JobOptions(BaseModel):
     ingest: IngestOptions = IngestOptions()
     sfm: SfmOptions = SfmOptions()
     train: TrainOptions = TrainOptions()
+    compress: SogOptions = SogOptions()
 
 
 def is_finished(stage_dir: Path) -> bool:
@@ -83,7 +86,8 @@ def run_job(
     stages: list[tuple[str, float, Callable[[Progress], BaseModel], BaseModel]] = [
         ("images", 0.02, lambda p: ingest.run(source, job_dir / "images", options.ingest, p), options.ingest),
         ("sfm", 0.15, lambda p: sfm.run(job_dir / "images", job_dir / "sfm", options.sfm, p), options.sfm),
-        ("train", 1.0, lambda p: splat.run(job_dir / "sfm", job_dir / "train", options.train, p), options.train),
+        ("train", 0.95, lambda p: splat.run(job_dir / "sfm", job_dir / "train", options.train, p), options.train),
+        ("compress", 1.0, lambda p: sog.run(job_dir / "train", job_dir / "compress", options.compress, p), options.compress),
     ]
     start = 0.0
     for name, end, stage, stage_options in stages:
