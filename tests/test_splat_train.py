@@ -72,6 +72,14 @@ def test_scene_ply_has_the_standard_layout(synthetic_sfm, tmp_path):
     quats = np.stack([vertex[f"rot_{i}"] for i in range(4)], axis=1)
     assert np.allclose(np.linalg.norm(quats, axis=1), 1.0, atol=1e-5)
 
+    # an independent reader: PlayCanvas splat-transform converts our PLY to its compressed PLY
+    from sog_support import splat_transform
+
+    converted = tmp_path / "scene.compressed.ply"
+    splat_transform(tmp_path / "train" / "scene.ply", converted)
+    header = converted.read_bytes()[:2000].decode("ascii", "replace")
+    assert f"element vertex {report.gaussians}" in header
+
 
 def test_interrupted_training_resumes_from_its_checkpoint(synthetic_sfm, tmp_path):
     options = TrainOptions(**TINY, iterations=40, checkpoint_every=10)
