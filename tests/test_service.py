@@ -173,3 +173,9 @@ def test_a_crashed_job_fails_alone_and_the_cli_sees_it(server, tmp_path):
     assert job["id"] in listing and "failed" in listing
     shown = json.loads(spaceport_cli("jobs", "show", job["id"], env=server.env))
     assert shown["status"] == "failed" and "webhook_secret" not in shown
+    import subprocess
+    import sys
+
+    refused = subprocess.run([sys.executable, "-m", "spaceport.cli", "jobs", "stop", job["id"]],
+                             capture_output=True, text=True, env=server.env, timeout=60)
+    assert refused.returncode == 1 and "already failed" in refused.stderr

@@ -23,7 +23,7 @@ from spaceport.ingest.download import resolve
 from spaceport.ingest.exif import IMAGE_SUFFIXES
 from spaceport.ingest.options import IngestOptions
 from spaceport.jobs.models import FINAL, STATUSES, Job, Project, User, now
-from spaceport.jobs.store import default_project, owned
+from spaceport.jobs.store import default_project, owned, request_stop
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -218,14 +218,10 @@ def show_job(job_id: str, request: Request, session: Session = Depends(get_sessi
 def stop_job(job_id: str, request: Request, session: Session = Depends(get_session), user: User = Depends(current_user)):
     """Stop a queued or running job; finished stages are kept, so a restart resumes."""
     job = get_job(session, user, job_id)
-    if job.is_final:
-        raise HTTPException(409, f"job '{job_id}' already {job.status}")
-    job.stop_requested = True
-    if job.status == "queued":
-        from spaceport.jobs.store import mark_final
-
-        mark_final(session, job, "canceled", "stopped before it started")
-    session.commit()
+    try:
+        request_stop(session, job)
+    except InputError as error:
+        raise HTTPException(409, str(error)) from None
     return job_out(job, request)
 
 

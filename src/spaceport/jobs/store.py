@@ -62,3 +62,13 @@ def mark_final(session: Session, job: Job, status: str, message: str, error: str
     if status == "completed":
         job.progress = 100.0
     session.commit()
+
+
+def request_stop(session: Session, job: Job) -> None:
+    """Ask for a job to stop: a queued one is canceled now, a running one by the executor."""
+    if job.is_final:
+        raise InputError(f"job '{job.id}' already {job.status}")
+    job.stop_requested = True
+    if job.status == "queued":
+        mark_final(session, job, "canceled", "stopped before it started")
+    session.commit()
