@@ -20,11 +20,19 @@ Span tile_span(float m, float r, int cell, int count) {
     return {(int)std::max(0.f, std::min(lo, (float)count)), (int)std::max(0.f, std::min(hi, (float)count)) - 1};
 }
 
+// (int)v clamped to [lo, hi]; NaN gives lo. Casting a float outside the int range is undefined
+// (x86 gives INT_MIN), which would index far outside the tile: clamp before casting.
+inline int clamp_to_int(float v, int lo, int hi) {
+    if (!(v >= (float)lo)) return lo;
+    if (v > (float)hi) return hi;
+    return (int)v;
+}
+
 // Pixels of [first, first + size) whose centres may lie inside the box m +- r. One pixel of
 // margin: outside the box alpha < alpha_min, so this only skips work, never a contribution.
 Span pixel_span(float m, float r, int first, int size) {
     const float lo = std::floor(m - r - 1.f), hi = std::ceil(m + r + 1.f);
-    return {(int)std::max((float)first, lo), (int)std::min((float)(first + size - 1), hi)};
+    return {clamp_to_int(lo, first, first + size), clamp_to_int(hi, first - 1, first + size - 1)};
 }
 
 // Pixels of row span x (within box span `box`) whose centres may have alpha >= alpha_min for a
@@ -40,7 +48,7 @@ Span row_span(float mx, const float* con, float level, float dy, Span box) {
     const float root = std::sqrt(disc);
     const float dx_lo = (-bdy - root) / con[0], dx_hi = (-bdy + root) / con[0];
     const float lo = std::floor(mx - dx_hi - 0.5f), hi = std::ceil(mx - dx_lo - 0.5f);
-    return {(int)std::max((float)box.lo, lo), (int)std::min((float)box.hi, hi)};
+    return {clamp_to_int(lo, box.lo, box.hi + 1), clamp_to_int(hi, box.lo - 1, box.hi)};
 }
 
 // Exponent of a Gaussian with conic (a, b, c) at offset (dx, dy) = mean - pixel centre.
