@@ -287,6 +287,83 @@ def jobs_stop(job_id: str, data_dir: str | None, database_url: str | None) -> No
     click.echo(f"stop requested for job {job_id}")
 
 
+def plan_option(model: type, field: str, *flags: str, **kwargs) -> callable:
+    """A click option for `model.field`, help and default from the model (None when left out)."""
+    info = model.model_fields[field]
+    default = "" if info.is_required() else f" [default: {info.default}]"
+    return click.option(*flags, field, default=None, help=f"{info.description}{default}", **kwargs)
+
+
+def mission_options(command):
+    """Options every mission shares: camera, altitude or GSD, speed, batteries, output."""
+    model = flightplan.GridOptions
+    for decorate in reversed([
+        plan_option(model, "camera", "--camera", type=str),
+        plan_option(model, "altitude_m", "--altitude", type=float),
+        plan_option(model, "gsd_cm", "--gsd", type=float),
+        plan_option(model, "speed_m_s", "--speed", type=float),
+        plan_option(model, "allow_high_altitude", "--allow-high-altitude", flag_value=True),
+        plan_option(model, "battery_minutes", "--battery-minutes", type=float),
+        plan_option(model, "photo_overhead_s", "--photo-overhead", type=float),
+        plan_option(model, "max_waypoints", "--max-waypoints", type=int),
+        click.option("--format", "export_format", type=click.Choice(list(flightplan.FORMATS)), default="litchi",
+                     show_default=True, help="Export format (with -o)."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write the mission here (numbered files when it is split)."),
+    ]):
+        command = decorate(command)
+    return command
+
+
+def plan_and_write(model: type, values: dict, export_format: str, output: Path | None) -> None:
+    """Validate the request, plan, print the summary, write the export."""
+    request = flightplan.parse(model, {key: value for key, value in values.items() if value is not None})
+    plan = flightplan.plan_mission(request)
+    click.echo(plan.summary.text())
+    if output is not None:
+        for path in flightplan.write(plan, export_format, output):
+            click.echo(f"wrote {path}")
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """Plan a capture flight and export it for Litchi, DJI apps (WPML), Google Earth (KML) or GIS (GeoJSON)."""
+
+
+@plan_group.command("grid")
+@click.argument("polygon")
+@mission_options
+@plan_option(flightplan.GridOptions, "front_overlap_percent", "--front", type=float)
+@plan_option(flightplan.GridOptions, "side_overlap_percent", "--side", type=float)
+@plan_option(flightplan.GridOptions, "angle_deg", "--angle", type=float)
+@plan_option(flightplan.GridOptions, "double_grid", "--double-grid", flag_value=True)
+@plan_option(flightplan.GridOptions, "gimbal_pitch_deg", "--gimbal-pitch", type=float)
+@plan_option(flightplan.GridOptions, "oblique_pitch_deg", "--oblique-pitch", type=float)
+@plan_option(flightplan.GridOptions, "turnaround_m", "--turnaround", type=float)
+@friendly_errors
+def plan_grid_command(polygon: str, export_format: str, output: Path | None, **values) -> None:
+    """Survey lines over POLYGON (a GeoJSON file, WGS84), photos along them."""
+    values["polygon"] = flightplan.load_geojson(polygon)
+    plan_and_write(flightplan.GridOptions, values, export_format, output)
+
+
+@plan_group.command("orbit")
+@mission_options
+@plan_option(flightplan.OrbitOptions, "latitude", "--lat", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "longitude", "--lon", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "radius_m", "--radius", type=float, required=True)
+@plan_option(flightplan.OrbitOptions, "target_altitude_m", "--target-altitude", type=float)
+@plan_option(flightplan.OrbitOptions, "angle_step_deg", "--step", type=float)
+@plan_option(flightplan.OrbitOptions, "rings", "--rings", type=int)
+@plan_option(flightplan.OrbitOptions, "ring_spacing_m", "--ring-spacing", type=float)
+@plan_option(flightplan.OrbitOptions, "start_bearing_deg", "--start-bearing", type=float)
+@click.option("--counterclockwise", "clockwise", flag_value=False, default=None, help="Fly counterclockwise (default: clockwise).")
+@friendly_errors
+def plan_orbit_command(export_format: str, output: Path | None, **values) -> None:
+    """Rings around a point of interest (--lat, --lon), the camera aimed at it."""
+    plan_and_write(flightplan.OrbitOptions, values, export_format, output)
+
+
 @main.command("options")
 def options_command() -> None:
     """Print every stage option with its type, default and help, as JSON."""
