@@ -22,7 +22,7 @@ from spaceport.errors import InputError
 from spaceport.ingest.download import resolve
 from spaceport.ingest.exif import IMAGE_SUFFIXES
 from spaceport.ingest.options import IngestOptions
-from spaceport.jobs.models import FINAL, STATUSES, Job, Project, User, now
+from spaceport.jobs.models import FINAL, STATUSES, Job, Project, User, new_id, now
 from spaceport.jobs.store import default_project, owned, request_stop
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -115,8 +115,6 @@ async def create_job(
 ) -> JobOut:
     """Start a job: multipart upload (`files`: one ZIP or many photos, `job`: JSON like the
     URL form without `source`) or a JSON body with a `source` URL."""
-    from spaceport.jobs.models import new_id
-
     job_id = new_id()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         spec, source = await receive_upload(request, settings, workspace_of(settings, job_id))

@@ -37,15 +37,18 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(options.seed)
         initial = initial_parameters(scene.points, scene.colors, self.extent, options.max_gaussians, options.seed)
         self.params = {name: torch.nn.Parameter(initial[name].to(device)) for name in PARAMETERS}
-        self.optimizer = torch.optim.Adam(
-            [{"params": [self.params[name]], "lr": self.base_lr(name), "name": name} for name in PARAMETERS], eps=1e-15
-        )
+        self.optimizer = self.make_optimizer()
         refine = dict(max_gaussians=options.max_gaussians, refine_every=options.refine_every,
                       refine_start=options.refine_start, refine_stop=options.refine_stop)
         self.strategy = MCMCStrategy(**refine) if options.strategy == "mcmc" else DefaultStrategy(**refine, extent=self.extent)
         self.step = 0
         self.order: list[int] = []
         self.running_psnr = 0.0
+
+    def make_optimizer(self) -> torch.optim.Adam:
+        """Adam with one named parameter group per parameter, at its base learning rate."""
+        groups = [{"params": [self.params[name]], "lr": self.base_lr(name), "name": name} for name in PARAMETERS]
+        return torch.optim.Adam(groups, eps=1e-15)
 
     def base_lr(self, name: str) -> float:
         return MEANS_LR_START * self.extent if name == "means" else LEARNING_RATES[name]
@@ -143,9 +146,7 @@ class Trainer:
     def load(self, path: Path) -> None:
         state = torch.load(path, map_location=self.device, weights_only=False)
         self.params = {k: torch.nn.Parameter(v.to(self.device)) for k, v in state["params"].items()}
-        self.optimizer = torch.optim.Adam(
-            [{"params": [self.params[name]], "lr": self.base_lr(name), "name": name} for name in PARAMETERS], eps=1e-15
-        )
+        self.optimizer = self.make_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.running_psnr = state["step"], state["running_psnr"]
 
