@@ -118,7 +118,9 @@ def compress_splats(
         low, high, mins, maxs = encode.encode_means(s.means)
         pixels["means_l.webp"], pixels["means_u.webp"] = low, high
         pixels["quats.webp"] = encode.encode_quats(s.rotations)
-        pixels["scales.webp"], books["scales"] = encode.encode_codebook_rgb(s.scales)
+        pixels["scales.webp"], books["scales"] = encode.encode_codebook_rgb(
+            s.scales, None, encode.SCALE_DENSITY_POWER, encode.SCALE_SIZE_POWER
+        )
         pixels["sh0.webp"], books["sh0"] = encode.encode_codebook_rgb(
             s.sh_dc, encode.opacity_byte(s.opacities), encode.COLOR_DENSITY_POWER
         )
