@@ -163,7 +163,7 @@ def test_a_bad_ply_fails_naming_the_file_and_the_property(tmp_path):
         zf.writestr("b.ply", b"ply\n")
     with pytest.raises(InputError, match="two.zip holds 2 .ply files: a.ply, b.ply; it must hold exactly one"):
         pipeline.run_job(two, job, pipeline.JobOptions(), Progress(), start="compress")
-    with pytest.raises(InputError, match="start: unknown stage 'paint'"):
+    with pytest.raises(InputError, match="unknown start stage 'paint'"):
         pipeline.run_job(two, job, pipeline.JobOptions(), Progress(), start="paint")
 
 

@@ -44,6 +44,8 @@ MANIFEST = "manifest.json"
 STAGES = ("images", "sfm", "train", "compress")
 WEIGHTS = {"images": 0.02, "sfm": 0.13, "train": 0.80, "compress": 0.05}  # shares of a whole job's time
 SUPPLIED_WEIGHT = 0.02  # share of a stage output taken from the source (unpacking, checks)
+SUPPLIED = {"train": "sfm", "compress": "train"}  # start stage -> the stage its source fills
+IMPORTERS = {"sfm": import_colmap, "train": import_ply}  # stage -> fills it from a source
 
 
 class JobOptions(BaseModel):
@@ -85,10 +87,10 @@ def rerun_from(job_dir: Path, stage: str) -> None:
         (job_dir / name / MANIFEST).unlink(missing_ok=True)
 
 
-def check_stage(stage: str, field: str = "stage") -> None:
-    """Raise InputError unless `stage` is one of STAGES (`field` names it in the message)."""
+def check_stage(stage: str, what: str = "stage") -> None:
+    """Raise InputError unless `stage` is one of STAGES (`what` names it in the message)."""
     if stage not in STAGES:
-        raise InputError(f"{field}: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+        raise InputError(f"unknown {what} '{stage}'; stages are {', '.join(STAGES)}")
 
 
 @dataclass
@@ -113,13 +115,11 @@ def job_steps(source: str | Path, job_dir: Path, options: JobOptions, start: str
         Step("train", lambda p: splat.run(job_dir / "sfm", job_dir / "train", options.train, p), options.train),
         Step("compress", lambda p: sog.run(job_dir / "train", job_dir / "compress", options.compress, p), options.compress),
     ]
-    if start == "train":
-        supply = Step("sfm", lambda p: import_colmap(source, job_dir / "sfm", options.ingest, p), options.ingest, True)
-        return [supply] + computed[2:]
-    if start == "compress":
-        supply = Step("train", lambda p: import_ply(source, job_dir / "train", options.ingest, p), options.ingest, True)
-        return [supply] + computed[3:]
-    return computed
+    if start not in SUPPLIED:
+        return computed
+    stage = SUPPLIED[start]
+    supply = Step(stage, lambda p: IMPORTERS[stage](source, job_dir / stage, options.ingest, p), options.ingest, supplied=True)
+    return [supply] + computed[STAGES.index(start):]
 
 
 def run_job(
@@ -135,7 +135,7 @@ def run_job(
 
     `on_stage(name)` is called as each stage starts.
     """
-    check_stage(start, "start")
+    check_stage(start, "start stage")
     job_dir.mkdir(parents=True, exist_ok=True)
     steps = job_steps(source, job_dir, options, start)
     total = sum(step.weight for step in steps)
