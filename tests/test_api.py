@@ -106,6 +106,7 @@ def test_open_endpoints(client):
         ({"source": "http://169.254.169.254/latest/"}, 422, "source"),
         ({"source": "ftp://example.com/p.zip"}, 422, "source"),
         ({"source": "s3://bucket/p.zip", "webhook_url": "http://127.0.0.1:9/hook"}, 422, "webhook_url"),
+        ({"source": "s3://bucket/p.zip", "webhook_url": "s3://bucket/hook"}, 422, "webhook_url: 's3://bucket/hook' is not an http:// or https:// URL"),
         ({"source": "s3://bucket/p.zip", "project_id": "nope"}, 404, "project_id"),
     ],
 )

@@ -79,11 +79,12 @@ def operator_ingest_options() -> IngestOptions:
     return from_env(IngestOptions, "ingest")
 
 
-def check_url(url: str, field: str) -> None:
-    """Refuse URLs that are not http(s)/s3 or that point at private addresses (SSRF)."""
+def check_url(url: str, field: str, schemes: tuple[str, ...] = ("http", "https", "s3")) -> None:
+    """Refuse URLs whose scheme is not one of `schemes` or that point at private addresses (SSRF)."""
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https", "s3"} or not parts.hostname:
-        raise HTTPException(422, f"{field}: '{url}' is not an http://, https:// or s3:// URL")
+    if parts.scheme not in schemes or not parts.hostname:
+        kinds = [f"{scheme}://" for scheme in schemes]
+        raise HTTPException(422, f"{field}: '{url}' is not an {', '.join(kinds[:-1])} or {kinds[-1]} URL")
     if parts.scheme != "s3":
         try:
             resolve(parts.hostname, parts.port or 443, operator_ingest_options())
@@ -138,7 +139,7 @@ async def create_job(
         source = spec.source
         check_url(source, "source")
     if spec.webhook_url:
-        check_url(spec.webhook_url, "webhook_url")
+        check_url(spec.webhook_url, "webhook_url", ("http", "https"))
     return job_out(add_job(session, settings, user, spec, job_id, source), request)
 
 
