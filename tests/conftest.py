@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datasets import make_colmap_dataset
 from scenes import write_jpeg_with_exif
 
 BRIGHTON = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "brighton_beach" / "images"
@@ -36,6 +37,12 @@ def photo_folder(tmp_path, make_photo) -> Path:
     for index, relative in enumerate(["a/IMG_1.JPG", "b/IMG_1.JPG", "IMG_2.jpg", "deep/er/IMG_3.jpeg"]):
         make_photo(folder / relative, seed=index)
     return folder
+
+
+@pytest.fixture(scope="session")
+def colmap_dataset(tmp_path_factory) -> Path:
+    """A standard COLMAP dataset folder (sparse/0/*.bin, images/) of 6 synthetic photos; treat as read-only."""
+    return make_colmap_dataset(tmp_path_factory.mktemp("colmap"))
 
 
 @pytest.fixture(autouse=True, scope="session")

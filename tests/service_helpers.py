@@ -92,17 +92,28 @@ def wait_for(predicate, timeout_s: float = 120, poll_s: float = 0.3):
 
 
 class WebhookListener:
-    """An HTTP listener on loopback recording POSTs; answers 500 to the first `fail_first` ones."""
+    """An HTTP listener on loopback recording POSTs; answers 500 to the first `fail_first` ones.
 
-    def __init__(self, fail_first: int = 1) -> None:
+    With `redirect=(status, location)` it answers every request with that redirect instead
+    (requests of any method are recorded).
+    """
+
+    def __init__(self, fail_first: int = 1, redirect: tuple[int, str] | None = None) -> None:
         self.received: list[tuple[dict, bytes]] = []
         self.attempts = 0
         listener = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 listener.attempts += 1
+                if redirect:
+                    listener.received.append((dict(self.headers), body))
+                    self.send_response(redirect[0])
+                    self.send_header("Location", redirect[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if listener.attempts <= fail_first:
                     self.send_response(500)
                     self.end_headers()
@@ -110,6 +121,8 @@ class WebhookListener:
                 listener.received.append((dict(self.headers), body))
                 self.send_response(200)
                 self.end_headers()
+
+            do_GET = do_POST
 
             def log_message(self, *args):
                 pass

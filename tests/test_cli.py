@@ -63,3 +63,26 @@ def test_out_of_range_option_is_a_clear_error(tmp_path):
     result = spaceport("sfm", str(tmp_path), str(tmp_path / "sfm"), "--min-registered-fraction", "1.5")
     assert result.returncode == 1
     assert "min_registered_fraction" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_from_compress_takes_a_ply(tmp_path):
+    from sog_support import synthetic_splats
+    from spaceport.sog import read_sog
+    from spaceport.splat.ply import write_ply
+
+    write_ply(tmp_path / "scene.ply", synthetic_splats(800, bands=0, seed=1))
+    result = spaceport("run", str(tmp_path / "scene.ply"), str(tmp_path / "job"), "--from", "compress")
+    assert result.returncode == 0, result.stderr
+    assert f"train: 3DGS PLY from {tmp_path / 'scene.ply'} (800 splats)" in result.stdout
+    assert "web scene:" in result.stdout and len(read_sog(tmp_path / "job" / "compress" / "scene.sog")) == 800
+
+
+def test_run_from_train_refuses_photos_naming_what_is_missing(tmp_path, make_photo):
+    for index in range(3):
+        make_photo(tmp_path / "photos" / f"{index}.jpg", seed=index)
+    result = spaceport("run", str(tmp_path / "photos"), str(tmp_path / "job"), "--from", "train")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: photos has no sparse/0/cameras.bin or cameras.txt: a COLMAP dataset holds "
+        "sparse/0/{cameras,images,points3D}.bin (or .txt) and images/, at the top or in one folder"
+    ]

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from datasets import zip_tree
 from scenes import make_drone_scene
 from service_helpers import Server, WebhookListener, follow_events, wait_for
 
@@ -179,3 +180,25 @@ def test_a_crashed_job_fails_alone_and_the_cli_sees_it(server, tmp_path):
     refused = subprocess.run([sys.executable, "-m", "spaceport.cli", "jobs", "stop", job["id"]],
                              capture_output=True, text=True, env=server.env, timeout=60)
     assert refused.returncode == 1 and "already failed" in refused.stderr
+
+
+def test_start_at_train_from_an_uploaded_colmap_dataset(server, colmap_dataset, tmp_path):
+    archive = zip_tree(colmap_dataset, tmp_path / "dataset.zip", prefix="survey")
+    spec = {"name": "made elsewhere", "start_stage": "train", "options": {"train": TINY_TRAIN}}
+    response = httpx.post(
+        f"{server.url}/api/v1/jobs", files=[("files", ("dataset.zip", archive.read_bytes(), "application/zip"))],
+        data={"job": json.dumps(spec)}, headers={"Authorization": f"Bearer {server.token}"}, timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    job = response.json()
+    events = follow_events(f"{server.url}/api/v1/jobs/{job['id']}/events", server.token)
+    assert events[-1]["status"] == "completed", events[-1]
+    log = api(server, "GET", f"/api/v1/jobs/{job['id']}/log").text
+    assert "sfm: sfm started" in log and "train: train started" in log and "images started" not in log
+    shown = api(server, "GET", f"/api/v1/jobs/{job['id']}").json()
+    scene = httpx.get(shown["files"]["scene.sog"], headers={"Authorization": f"Bearer {server.token}"})
+    (tmp_path / "scene.sog").write_bytes(scene.content)
+    from spaceport.sog import read_sog
+
+    metrics = httpx.get(shown["files"]["metrics.json"], headers={"Authorization": f"Bearer {server.token}"}).json()
+    assert len(read_sog(tmp_path / "scene.sog")) == metrics["gaussians"]

@@ -99,23 +99,30 @@ def train_line(report) -> str:
 
 
 @main.command("run")
-@click.argument("photos")
+@click.argument("source")
 @click.argument("job_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None, help="Redo this stage and the ones after it.")
+@click.option("--from", "from_stage", type=click.Choice(pipeline.STAGES), default=None,
+              help="Redo this stage and the ones after it; with train, SOURCE may be a COLMAP dataset, "
+                   "with compress a 3DGS PLY.")
 @model_options(SogOptions, "compress")
 @model_options(TrainOptions, "train")
 @model_options(SfmOptions, "sfm")
 @model_options(IngestOptions, "ingest")
 @click.option("--verbose", is_flag=True, help="Show COLMAP's own log.")
 @friendly_errors
-def run_command(photos: str, job_dir: Path, from_stage: str | None, verbose: bool, **values) -> None:
-    """Run the whole job on PHOTOS in JOB_DIR (images/, sfm/, ...); finished stages are skipped."""
+def run_command(source: str, job_dir: Path, from_stage: str | None, verbose: bool, **values) -> None:
+    """Run the job on SOURCE in JOB_DIR (images/, sfm/, train/, compress/); finished stages are skipped.
+
+    SOURCE is photos (a folder, ZIP or URL). With --from train it may instead be a COLMAP
+    dataset (a folder, ZIP or URL holding sparse/0/ and images/), and with --from compress a
+    3DGS PLY (or a ZIP holding one); it is read only when JOB_DIR lacks the stage before.
+    """
     quiet_colmap(verbose)
     options = pipeline.JobOptions(
         ingest=pick(IngestOptions, "ingest", values), sfm=pick(SfmOptions, "sfm", values),
         train=pick(TrainOptions, "train", values), compress=pick(SogOptions, "compress", values),
     )
-    run_job(photos, job_dir, from_stage, options)
+    run_job(source, job_dir, from_stage, options)
 
 
 @main.command("demo")
@@ -133,18 +140,38 @@ def demo_command(job_dir: Path, verbose: bool) -> None:
     run_job(str(EXAMPLE_PHOTOS), job_dir, None, options)
 
 
-def run_job(photos: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
+def run_job(source: str, job_dir: Path, from_stage: str | None, options: pipeline.JobOptions) -> None:
+    """Run the job from `from_stage` (None: resume) and print one line per stage and the web scene."""
     if from_stage:
         pipeline.rerun_from(job_dir, from_stage)
-    manifests = run_with_progress("job", lambda progress: pipeline.run_job(photos, job_dir, options, progress))
-    click.echo(summary_line(sfm.SfmReport.model_validate(manifests["sfm"]["report"])))
+    start = from_stage or "images"
+    manifests = run_with_progress("job", lambda progress: pipeline.run_job(source, job_dir, options, progress, start=start))
+    for name, manifest in manifests.items():
+        line = stage_line(name, manifest, job_dir)
+        if line:
+            click.echo(line)
+    click.echo(f"job folder: {job_dir}")
+
+
+SUPPLIED_KINDS = {"colmap": "COLMAP dataset", "ply": "3DGS PLY"}
+
+
+def stage_line(name: str, manifest: dict, job_dir: Path) -> str | None:
+    """One line saying what a finished stage of the job in `job_dir` made or was given (None for the photos)."""
     from spaceport.splat.options import TrainReport
 
-    click.echo(train_line(TrainReport.model_validate(manifests["train"]["report"])))
-    compressed = manifests["compress"]["report"]
-    click.echo(f"web scene: {job_dir / 'compress' / 'scene.sog'} ({compressed['output_bytes'] / 1e6:.2f} MB, "
-               f"{compressed['ratio']:.1f}x smaller than the PLY)")
-    click.echo(f"job folder: {job_dir}")
+    report = manifest["report"]
+    if manifest.get("supplied"):
+        held = f"{report['images']} images, {report['points']} points" if report["kind"] == "colmap" else f"{report['points']} splats"
+        return f"{name}: {SUPPLIED_KINDS[report['kind']]} from {report['source']} ({held})"
+    if name == "sfm":
+        return summary_line(sfm.SfmReport.model_validate(report))
+    if name == "train":
+        return train_line(TrainReport.model_validate(report))
+    if name == "compress":
+        return (f"web scene: {job_dir / 'compress' / 'scene.sog'} ({report['output_bytes'] / 1e6:.2f} MB, "
+                f"{report['ratio']:.1f}x smaller than the PLY)")
+    return None
 
 
 def summary_line(report: sfm.SfmReport) -> str:

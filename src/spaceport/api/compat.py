@@ -1,8 +1,9 @@
 """The original Spaceport front end's endpoints, mapped onto the jobs API.
 
-`POST /start-job {s3Url, email, pipelineStep}` starts a job (`pipelineStep` "sfm" runs the
-whole job from the start; "3dgs" and "compression" name later stages that start from
-supplied outputs once those stages exist); `POST /stop-job {jobId}` stops one.
+`POST /start-job {s3Url, email, pipelineStep}` starts a job: `pipelineStep` "sfm" runs the
+whole job on the photos at `s3Url`, "3dgs" starts at training from the COLMAP dataset
+(ZIP or prefix) at `s3Url`, "compression" at compression from the 3DGS PLY (or a ZIP
+holding one) at `s3Url`. `POST /stop-job {jobId}` stops a job.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from spaceport.api.jobs import add_job, check_url, stop_job
 from spaceport.api.schemas import JobIn
 from spaceport.config import ServiceSettings
 from spaceport.jobs.models import User, new_id
-from spaceport.pipeline import STAGES
 
 router = APIRouter(tags=["compatibility"])
-STEP_STAGES = {"sfm": "images"}
+STEP_STAGES = {"sfm": "images", "3dgs": "train", "compression": "compress"}  # pipelineStep -> start stage
 
 
 class StartJob(BaseModel):
@@ -39,10 +39,11 @@ def start_job(
     user: User = Depends(current_user), settings: ServiceSettings = Depends(get_settings),
 ) -> dict:
     if body.pipelineStep not in STEP_STAGES:
-        raise HTTPException(422, f"pipelineStep: '{body.pipelineStep}' is not available; available: {', '.join(STEP_STAGES)} (stages: {', '.join(STAGES)})")
+        raise HTTPException(422, f"pipelineStep: '{body.pipelineStep}' is not one of {', '.join(STEP_STAGES)}")
     check_url(body.s3Url, "s3Url")
     job_id = new_id()
-    job = add_job(session, settings, user, JobIn(source=body.s3Url, email=body.email, name=body.name), job_id, body.s3Url)
+    spec = JobIn(source=body.s3Url, email=body.email, name=body.name, start_stage=STEP_STAGES[body.pipelineStep])
+    job = add_job(session, settings, user, spec, job_id, body.s3Url)
     return {"jobId": job.id, "status": job.status}
 
 

@@ -19,11 +19,14 @@ from spaceport.api.deps import current_user, get_session, get_settings
 from spaceport.api.schemas import JobIn, JobOut, JobPage, RestartIn
 from spaceport.config import ServiceSettings, from_env
 from spaceport.errors import InputError
+from spaceport.ingest.archive import list_zip
 from spaceport.ingest.download import resolve
 from spaceport.ingest.exif import IMAGE_SUFFIXES
 from spaceport.ingest.options import IngestOptions
 from spaceport.jobs.models import FINAL, STATUSES, Job, Project, User, new_id, now
 from spaceport.jobs.store import default_project, owned, request_stop
+from spaceport.pipeline.supplied import find_colmap_dataset, find_ply
+from spaceport.splat.ply import check_ply
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -38,6 +41,13 @@ RESULT_FILES = {
 }
 EVENT_POLL_S = 0.5
 UPLOAD_CHUNK = 1 << 20
+PHOTOS = ({".zip", *IMAGE_SUFFIXES}, "a ZIP or a JPEG, PNG or TIFF photo")
+UPLOAD_TYPES = {  # start stage -> (file suffixes it takes, what they are)
+    "images": PHOTOS,
+    "sfm": PHOTOS,
+    "train": ({".zip"}, "a ZIP of a COLMAP dataset (sparse/0/ and images/)"),
+    "compress": ({".ply", ".zip"}, "a 3DGS PLY or a ZIP holding one"),
+}
 
 
 def job_out(job: Job, request: Request) -> JobOut:
@@ -49,7 +59,8 @@ def job_out(job: Job, request: Request) -> JobOut:
         if (workspace / relative).is_file()
     }
     return JobOut(
-        id=job.id, name=job.name, project_id=job.project_id, status=job.status, stage=job.stage,
+        id=job.id, name=job.name, project_id=job.project_id, status=job.status,
+        start_stage=job.start_stage or "images", stage=job.stage,
         progress=job.progress, message=job.message, error=job.error, created_at=job.created_at,
         started_at=job.started_at, finished_at=job.finished_at, options=job.options, files=files,
         seconds=(end - job.started_at).total_seconds() if job.started_at and end else None,
@@ -68,11 +79,12 @@ def operator_ingest_options() -> IngestOptions:
     return from_env(IngestOptions, "ingest")
 
 
-def check_url(url: str, field: str) -> None:
-    """Refuse URLs that are not http(s)/s3 or that point at private addresses (SSRF)."""
+def check_url(url: str, field: str, schemes: tuple[str, ...] = ("http", "https", "s3")) -> None:
+    """Refuse URLs whose scheme is not one of `schemes` or that point at private addresses (SSRF)."""
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https", "s3"} or not parts.hostname:
-        raise HTTPException(422, f"{field}: '{url}' is not an http://, https:// or s3:// URL")
+    if parts.scheme not in schemes or not parts.hostname:
+        kinds = [f"{scheme}://" for scheme in schemes]
+        raise HTTPException(422, f"{field}: '{url}' is not an {', '.join(kinds[:-1])} or {kinds[-1]} URL")
     if parts.scheme != "s3":
         try:
             resolve(parts.hostname, parts.port or 443, operator_ingest_options())
@@ -94,7 +106,7 @@ def add_job(session: Session, settings: ServiceSettings, user: User, spec: JobIn
     options = spec.options.model_copy(update={"ingest": operator_ingest_options()})
     job = Job(
         id=job_id, owner_id=user.id, project_id=project.id, name=spec.name or f"job {job_id[:8]}", source=source,
-        options=options.model_dump(mode="json"), email=spec.email, webhook_url=spec.webhook_url,
+        start_stage=spec.start_stage, options=options.model_dump(mode="json"), email=spec.email, webhook_url=spec.webhook_url,
         webhook_secret=spec.webhook_secret, workspace=str(workspace_of(settings, job_id)), notified=True,
     )
     session.add(job)
@@ -113,8 +125,9 @@ async def create_job(
     user: User = Depends(current_user),
     settings: ServiceSettings = Depends(get_settings),
 ) -> JobOut:
-    """Start a job: multipart upload (`files`: one ZIP or many photos, `job`: JSON like the
-    URL form without `source`) or a JSON body with a `source` URL."""
+    """Start a job: multipart upload (`files`: one ZIP or many photos, or with `start_stage`
+    train one ZIP of a COLMAP dataset, with compress one 3DGS PLY or a ZIP holding one;
+    `job`: JSON like the URL form without `source`) or a JSON body with a `source` URL."""
     job_id = new_id()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         spec, source = await receive_upload(request, settings, workspace_of(settings, job_id))
@@ -126,7 +139,7 @@ async def create_job(
         source = spec.source
         check_url(source, "source")
     if spec.webhook_url:
-        check_url(spec.webhook_url, "webhook_url")
+        check_url(spec.webhook_url, "webhook_url", ("http", "https"))
     return job_out(add_job(session, settings, user, spec, job_id, source), request)
 
 
@@ -150,24 +163,52 @@ async def receive_upload(request: Request, settings: ServiceSettings, workspace:
     uploads = [item for item in form.getlist("files") if hasattr(item, "filename")]
     if not uploads:
         raise HTTPException(422, "files: no files uploaded; send one ZIP or several photos as 'files'")
+    names = [safe_name(PurePosixPath(upload.filename or "").name) for upload in uploads]
+    check_upload_types(names, spec.start_stage)
     target = workspace / "upload"
     target.mkdir(parents=True, exist_ok=True)
     total = 0
     try:
-        for upload in uploads:
-            name = PurePosixPath(upload.filename or "").name
-            suffix = PurePosixPath(name).suffix.lower()
-            if suffix != ".zip" and suffix not in IMAGE_SUFFIXES:
-                raise HTTPException(415, f"files: '{name}' is not a ZIP or a JPEG, PNG or TIFF photo")
-            total += await save_upload(upload, target / safe_name(name), settings.max_upload_bytes - total)
+        for upload, name in zip(uploads, names):
+            total += await save_upload(upload, target / name, settings.max_upload_bytes - total)
+        if spec.start_stage in pipeline.SUPPLIED:
+            check_supplied_upload(target / names[0], spec.start_stage)
     except HTTPException:
         shutil.rmtree(workspace, ignore_errors=True)
         raise
-    zips = list(target.glob("*.zip"))
-    if zips and len(uploads) > 1:
-        shutil.rmtree(workspace, ignore_errors=True)
+    one_file = spec.start_stage in pipeline.SUPPLIED or names[0].lower().endswith(".zip")
+    return spec, str(target / names[0] if one_file else target)
+
+
+def check_upload_types(names: list[str], start: str) -> None:
+    """Refuse, before saving anything, files that cannot start a job at `start` (HTTP 415 or 422)."""
+    suffixes, what = UPLOAD_TYPES[start]
+    for name in names:
+        suffix = PurePosixPath(name).suffix.lower()
+        if suffix == ".ply" and start != "compress":
+            raise HTTPException(422, f"start_stage: '{name}' is a PLY, which starts a job at compress; "
+                                     f"set start_stage to compress (it is {start})")
+        if suffix not in suffixes:
+            raise HTTPException(415, f"files: '{name}' is not {what}, which a job starting at {start} takes")
+    if start in pipeline.SUPPLIED and len(names) > 1:
+        raise HTTPException(422, f"files: a job starting at {start} takes one file ({what}); got {len(names)}")
+    if len(names) > 1 and any(name.lower().endswith(".zip") for name in names):
         raise HTTPException(422, "files: send either one ZIP or photos, not both")
-    return spec, str(zips[0] if zips else target)
+
+
+def check_supplied_upload(path: Path, start: str) -> None:
+    """Check an upload that starts a job at train or compress by the pipeline's own rules,
+    from the ZIP listing or the PLY header only; a problem is HTTP 422 naming `files`."""
+    options = operator_ingest_options()
+    try:
+        if start == "train":
+            find_colmap_dataset(list_zip(path, options), path.name)
+        elif path.suffix.lower() == ".zip":
+            find_ply(list_zip(path, options), path.name)
+        else:
+            check_ply(path, path.name)
+    except InputError as error:
+        raise HTTPException(422, f"files: {error}") from None
 
 
 async def save_upload(upload, path: Path, budget: int) -> int:
@@ -233,6 +274,10 @@ def restart_job(
     if not job.is_final:
         raise HTTPException(409, f"job '{job_id}' is {job.status}; stop it before restarting")
     body = body or RestartIn()
+    start = job.start_stage or "images"
+    if body.from_stage and start in pipeline.SUPPLIED and pipeline.STAGES.index(body.from_stage) < pipeline.STAGES.index(start):
+        later = " or ".join(pipeline.STAGES[pipeline.STAGES.index(start):])
+        raise HTTPException(422, f"from_stage: job '{job_id}' starts at {start} from a supplied input; restart it from {later}")
     if body.options is not None:
         job.options = body.options.model_copy(update={"ingest": operator_ingest_options()}).model_dump(mode="json")
     if body.from_stage:

@@ -25,7 +25,16 @@ class ProjectOut(BaseModel):
 class JobIn(BaseModel):
     """A job from a URL (`s3://...`, `https://...`)."""
 
-    source: str = Field(description="URL of a ZIP of photos, or an s3:// prefix of photos.")
+    source: str = Field(
+        description="URL of a ZIP of photos or an s3:// prefix of photos; with start_stage train, of a COLMAP "
+        "dataset (ZIP or s3:// prefix with sparse/0/ and images/); with start_stage compress, of a 3DGS PLY "
+        "(or a ZIP holding one)."
+    )
+    start_stage: Stage = Field(
+        "images",
+        description="First stage to run: images or sfm start from photos, train from a COLMAP dataset, "
+        "compress from a 3DGS PLY.",
+    )
     name: str = Field("", max_length=200)
     project_id: str | None = None
     email: EmailStr | None = None
@@ -44,6 +53,7 @@ class JobOut(BaseModel):
     name: str
     project_id: str
     status: str
+    start_stage: str = Field(description="The stage the job starts at (images: from photos).")
     stage: str | None
     progress: float = Field(description="0-100 over the whole job.")
     message: str

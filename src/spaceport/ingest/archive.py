@@ -66,20 +66,34 @@ def check_ratio(archive: Path, name: str, size: int, compressed: int, options: I
         )
 
 
+def open_checked(archive: Path, options: IngestOptions) -> zipfile.ZipFile:
+    """`archive` opened, after checking every entry (`check_entries`); raises InputError."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"{archive.name}: not a readable ZIP archive ({error})") from None
+    try:
+        check_entries(archive, zf.infolist(), options)
+    except InputError:
+        zf.close()
+        raise
+    return zf
+
+
+def list_zip(archive: Path, options: IngestOptions) -> list[PurePosixPath]:
+    """The relative paths of the files in `archive`, after checking every entry; nothing is written."""
+    with open_checked(archive, options) as zf:
+        return [safe_relative_path(entry.filename, archive) for entry in zf.infolist() if not entry.is_dir()]
+
+
 def extract_zip(archive: Path, target: Path, options: IngestOptions, progress: Progress) -> list[PurePosixPath]:
     """Unpack `archive` into `target` after checking it; returns the files' relative paths.
 
     Raises InputError naming the entry and the rule it broke; on error the partly
     written target is removed.
     """
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise InputError(f"{archive.name}: not a readable ZIP archive ({error})") from None
-    with zf:
-        entries = zf.infolist()
-        check_entries(archive, entries, options)
-        files = [entry for entry in entries if not entry.is_dir()]
+    with open_checked(archive, options) as zf:
+        files = [entry for entry in zf.infolist() if not entry.is_dir()]
         target.mkdir(parents=True, exist_ok=True)
         written = 0
         try:

@@ -21,6 +21,7 @@ from spaceport.progress import Progress
 
 CHUNK_BYTES = 1 << 20
 MAX_REDIRECTS = 5
+REDIRECTS = {301, 302, 303, 307, 308}
 METADATA_HOSTS = {"metadata.google.internal", "metadata"}
 
 
@@ -86,23 +87,30 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
+def connect(url: str, options: IngestOptions, timeout_s: float) -> tuple[http.client.HTTPConnection, str]:
+    """An unopened connection to the checked address of `url`'s host, and the path (with query) to ask for.
+
+    Raises InputError for a URL that is not http(s) or whose host is not allowed.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InputError(f"URL '{url}' is not an http(s):// or s3:// address")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve(parts.hostname, port, options)
+    kind = PinnedHTTPSConnection if parts.scheme == "https" else PinnedHTTPConnection
+    return kind(parts.hostname, address, port, timeout_s), (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def open_url(url: str, options: IngestOptions) -> tuple[http.client.HTTPResponse, str]:
     """GET `url` following redirects, each hop checked; returns the response and final URL."""
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise InputError(f"URL '{url}' is not an http(s):// or s3:// address")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = resolve(parts.hostname, port, options)
-        kind = PinnedHTTPSConnection if parts.scheme == "https" else PinnedHTTPConnection
-        connection = kind(parts.hostname, address, port, options.download_timeout_s)
-        path = parts.path or "/"
+        connection, path = connect(url, options, options.download_timeout_s)
         try:
-            connection.request("GET", path + (f"?{parts.query}" if parts.query else ""), headers={"User-Agent": "spaceport"})
+            connection.request("GET", path, headers={"User-Agent": "spaceport"})
             response = connection.getresponse()
         except (OSError, http.client.HTTPException) as error:
             raise InputError(f"URL '{url}': download failed ({error})") from None
-        if response.status in {301, 302, 303, 307, 308} and response.getheader("Location"):
+        if response.status in REDIRECTS and response.getheader("Location"):
             url = urljoin(url, response.getheader("Location"))
             connection.close()
             continue

@@ -63,12 +63,12 @@ def run(database_url: str, job_id: str) -> int:
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     with sessions() as session:
         job = session.get(Job, job_id)
-        source, workspace = job.source, Path(job.workspace)
+        source, workspace, start = job.source, Path(job.workspace), job.start_stage or "images"
         options = pipeline.JobOptions.model_validate(job.options)
     writer = ProgressWriter(sessions, job_id)
     outcome = ("completed", "finished", None)
     try:
-        pipeline.run_job(source, workspace, options, Progress(writer, cancel), on_stage=writer.on_stage)
+        pipeline.run_job(source, workspace, options, Progress(writer, cancel), on_stage=writer.on_stage, start=start)
     except Cancelled:
         outcome = ("canceled", "stopped on request", None)
     except SpaceportError as error:

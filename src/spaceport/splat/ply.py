@@ -69,33 +69,52 @@ def property_names(bands: int) -> list[str]:
     )
 
 
-def read_ply(path: Path) -> Splats:
-    """Read a 3DGS PLY (binary or ASCII). Raises InputError naming what is wrong."""
-    path = Path(path)
+REQUIRED = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2"]
+REQUIRED += ["rot_0", "rot_1", "rot_2", "rot_3"]
+
+
+def load_vertices(path: Path, name: str) -> np.ndarray:
+    """The `vertex` records of the 3DGS PLY at `path` (binary files memory-mapped, not read).
+
+    Raises InputError naming the file as `name` and what is wrong with it.
+    """
     if not path.is_file():
-        raise InputError(f"{path}: no such PLY file")
+        raise InputError(f"{name}: no such PLY file")
     try:
         data = PlyData.read(str(path))
     except (PlyParseError, ValueError, EOFError, IndexError) as error:
-        raise InputError(f"{path}: not a readable PLY file ({error})") from None
+        raise InputError(f"{name}: not a readable PLY file ({error})") from None
     if "vertex" not in data:
-        raise InputError(f"{path}: the PLY has no 'vertex' element, so it holds no splats")
+        raise InputError(f"{name}: the PLY has no 'vertex' element, so it holds no splats")
     vertex = data["vertex"].data
     names = set(vertex.dtype.names or ())
-    required = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2"]
-    required += ["rot_0", "rot_1", "rot_2", "rot_3"]
-    missing = [name for name in required if name not in names]
+    missing = [key for key in REQUIRED if key not in names]
     if missing:
         raise InputError(
-            f"{path}: not a 3D Gaussian Splatting PLY, the vertex properties {', '.join(missing)} are missing"
+            f"{name}: not a 3D Gaussian Splatting PLY, the vertex properties {', '.join(missing)} are missing"
         )
-    rest_count = sum(1 for name in names if name.startswith("f_rest_"))
+    rest_count = sum(1 for key in names if key.startswith("f_rest_"))
     if rest_count not in (3 * c for c in SH_COEFFS) or any(f"f_rest_{i}" not in names for i in range(rest_count)):
         raise InputError(
-            f"{path}: {rest_count} f_rest_* properties; a 3DGS PLY has 0, 9, 24 or 45 (SH bands 0..3) numbered from 0"
+            f"{name}: {rest_count} f_rest_* properties; a 3DGS PLY has 0, 9, 24 or 45 (SH bands 0..3) numbered from 0"
         )
     if len(vertex) == 0:
-        raise InputError(f"{path}: the PLY holds no splats (0 vertices)")
+        raise InputError(f"{name}: the PLY holds no splats (0 vertices)")
+    return vertex
+
+
+def check_ply(path: Path, name: str | None = None) -> int:
+    """Check that `path` is a 3DGS PLY without loading its values; returns its number of splats.
+
+    Errors name the file as `name` (default: the path).
+    """
+    return len(load_vertices(Path(path), name or str(path)))
+
+
+def read_ply(path: Path) -> Splats:
+    """Read a 3DGS PLY (binary or ASCII). Raises InputError naming what is wrong."""
+    vertex = load_vertices(Path(path), str(path))
+    rest_count = sum(1 for key in vertex.dtype.names if key.startswith("f_rest_"))
 
     def columns(*keys: str) -> np.ndarray:
         return np.stack([np.asarray(vertex[key], dtype=np.float32) for key in keys], axis=1)
