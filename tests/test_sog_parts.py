@@ -62,7 +62,7 @@ def test_split_entries_sums_to_k():
 
 
 def test_palette_size_follows_splat_count():
-    assert kmeans.palette_size(1_000_000) == 65536
-    assert kmeans.palette_size(50_000) == 32768
+    assert kmeans.palette_size(1_000_000) == 16384
+    assert kmeans.palette_size(50_000) == 8192
     assert kmeans.palette_size(1500) == 1024
     assert kmeans.palette_size(500) == 500

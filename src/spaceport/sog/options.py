@@ -17,7 +17,7 @@ class SogOptions(BaseModel):
         0,
         ge=0,
         le=65536,
-        description="Entries of the SH palette (0: automatic, 1024 to 65536 growing with the splat count as splat-transform does; all splats below 1024).",
+        description="Entries of the SH palette (0: automatic, a quarter of splat-transform's size: 1024 to 16384 growing with the splat count; all splats below 1024).",
     )
     kmeans_iterations: int = Field(10, ge=1, le=100, description="Lloyd iterations of each SH palette k-means level.")
     ordering: Ordering = Field(
