@@ -1,8 +1,8 @@
 """SOG compression benchmark: Spaceport's encoder against PlayCanvas splat-transform, same run.
 
-Scenes are synthetic but shaped like a trained drone capture (until the training stage
-exists): a 200 m x 200 m terrain of flat ground splats with a smooth colour texture,
-buildings with flat wall and roof splats, round trees, a few large faint floaters;
+Scenes are synthetic but shaped like a trained drone capture, at sizes CPU training does
+not reach (the trained Brighton scene is in bench/sog_quality.py): a 200 m x 200 m
+terrain of flat ground splats with a smooth colour texture, buildings with flat wall and roof splats, round trees, a few large faint floaters;
 opacities piled up near 0 and 1 as trained scenes have them; SH bands decaying in
 strength and correlated with the material. Positions in metres around the origin (ENU).
 
@@ -13,8 +13,9 @@ including reading the PLY; our in-process check of the written file is excluded)
     the smaller scene only, since its CPU k-means takes hours on a million splats
     (its iterations are lowered with -i to keep the run bounded; the row says so).
 Errors are measured on the decoded files against the input (splat-transform's output is
-matched to the input through its 16-bit position codes). Render PSNR waits for the
-training stage's renderer. Prints Markdown tables for docs/benchmarks.md.
+matched to the input through its 16-bit position codes). Render PSNR (compressed against
+uncompressed, and against photos) is measured by bench/sog_quality.py. Prints Markdown
+tables for docs/benchmarks.md.
 
     .venv/bin/python bench/sog.py [--splats 1000000 2000000] [--st-sh-splats 100000] [--st-iterations 1]
 """
