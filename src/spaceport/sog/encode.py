@@ -11,7 +11,7 @@ zero. What each image holds:
   the largest component.
 - scales: R, G, B index a 256-entry sorted codebook of log scales (entries denser towards
   large splats, SCALE_SIZE_POWER: on a trained Brighton scene this raised the render PSNR
-  of scales-only quantization from 43 to 61 dB and shrank the image 19 %).
+  of scales-only quantization from 41 to 61 dB and shrank the image 22 %).
 - sh0: R, G, B index a codebook of f_dc values; alpha = 255 sigmoid(opacity).
   (Codebooks: see `codebook`; DC colour spreads its entries evenly, COLOR_DENSITY_POWER.)
 - shN_labels: R = low byte, G = high byte of the splat's SH palette entry.
