@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from spaceport.progress import Progress
-from spaceport.sog import kmeans, order
+from spaceport.sog import codebook, encode, kmeans, order
 
 
 def neighbour_cost(feats: np.ndarray, ids: np.ndarray, width: int) -> float:
@@ -66,3 +66,23 @@ def test_palette_size_follows_splat_count():
     assert kmeans.palette_size(50_000) == 8192
     assert kmeans.palette_size(1500) == 1024
     assert kmeans.palette_size(500) == 500
+
+
+def test_scale_codebook_keeps_large_splats_precise():
+    """A trained scene: many small splats and a few very large ones (sky, sea). A large
+    splat covers thousands of pixels, so its size must survive quantization within 7 %,
+    where a codebook blind to size leaves it > 20 % off; small splats keep the precision
+    they had without the size weighting, and the range is never clipped."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(-4.0, 1.2, 300_000), rng.uniform(2.0, 4.0, 300)]).reshape(-1, 3)
+
+    def errors(size_power: float) -> tuple[float, float, np.ndarray]:
+        book, labels = codebook.encode(values, size_power=size_power)
+        error = np.abs(book[labels.astype(np.int64)] - values)
+        return error[values > 2.0].max(), error[values < 0.0].max(), book
+
+    blind_large, blind_small, _ = errors(0.0)
+    large, small, book = errors(encode.SCALE_SIZE_POWER)
+    assert blind_large > np.log(1.2) and large < np.log(1.07)
+    assert small <= blind_small + 0.01
+    assert book[0] == np.float32(values.min()) and book[-1] == np.float32(values.max())

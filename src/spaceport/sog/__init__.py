@@ -119,7 +119,7 @@ def compress_splats(
         pixels["means_l.webp"], pixels["means_u.webp"] = low, high
         pixels["quats.webp"] = encode.encode_quats(s.rotations)
         pixels["scales.webp"], books["scales"] = encode.encode_codebook_rgb(
-            s.scales, None, encode.SCALE_DENSITY_POWER, encode.SCALE_SIZE_POWER
+            s.scales, size_power=encode.SCALE_SIZE_POWER
         )
         pixels["sh0.webp"], books["sh0"] = encode.encode_codebook_rgb(
             s.sh_dc, encode.opacity_byte(s.opacities), encode.COLOR_DENSITY_POWER

@@ -8,8 +8,8 @@ strongly sub-linear, so entries spread over the whole range instead of piling up
 values are dense. Measured on a 1M-splat scene this gave smaller images (labels of lower
 entropy) and lower mean errors than quantile-placed entries. DC colour uses p = 0 (entries
 evenly over the range): its error stays far below one 8-bit display step and the image
-is 2 % smaller. Scales also weigh bins by exp(size_power * value): an error in a large
-splat's size changes many pixels, one in a tiny splat almost none (see `encode`). The
+is 2 % smaller. Scales also weigh bins by exp(value) over the top SIZE_RANGE of log
+sizes: an error in a large splat's size changes many pixels, one in a tiny splat few. The
 smallest and largest values are always entries, so no range is clipped. Working on at most
 BINS + 2 TAIL_BINS weighted points keeps this fast for any number of values.
 """
@@ -24,6 +24,7 @@ TAIL_BINS = 256
 TAIL = 0.001  # fraction of values in each tail
 LLOYD_STEPS = 60
 DENSITY_POWER = 0.25
+SIZE_RANGE = 4.0  # with size_power: values more than this below the largest all weigh alike
 
 
 def fit(
@@ -33,8 +34,9 @@ def fit(
 
     density_power: bins weigh count ** density_power (0: every occupied bin alike, entries
     spread evenly over the values' range; 1: plain k-means, entries where values are dense).
-    size_power: bins also weigh exp(size_power * value) (0: no preference; > 0: entries
-    closer together towards large values).
+    size_power: bins also weigh exp(size_power * max(value - largest, -SIZE_RANGE)) (0: no
+    preference; > 0: entries closer together towards large values, while values far below
+    the largest keep the precision they would have without it).
 
     Fewer distinct values than entries: the codebook holds them all, padded with the last.
     """
@@ -45,7 +47,7 @@ def fit(
     if distinct.size <= entries:
         return pad(distinct, entries)
     centres, counts = histogram(flat)
-    weights = counts**density_power * np.exp(size_power * (centres - centres[-1]))
+    weights = counts**density_power * np.exp(size_power * np.maximum(centres - centres[-1], -SIZE_RANGE))
     inner = lloyd(centres, weights, initial(centres, weights, entries - 2))
     return pad(np.unique(np.concatenate([flat[:1], inner, flat[-1:]])), entries)
 

@@ -9,9 +9,9 @@ zero. What each image holds:
 - quats: the three smallest components of the unit quaternion (w, x, y, z), sign chosen so
   the largest is positive, times sqrt(2), mapped -1..1 -> 0..255; alpha = 252 + index of
   the largest component.
-- scales: R, G, B index a 256-entry sorted codebook of log scales (entries denser towards
-  large splats, SCALE_SIZE_POWER: on a trained Brighton scene this raised the render PSNR
-  of scales-only quantization from 41 to 61 dB and shrank the image 22 %).
+- scales: R, G, B index a 256-entry sorted codebook of log scales, entries denser towards
+  large splats (SCALE_SIZE_POWER; on a trained Brighton scene the render PSNR of
+  scales-only quantization rose from 41 to 57 dB, docs/sog.md).
 - sh0: R, G, B index a codebook of f_dc values; alpha = 255 sigmoid(opacity).
   (Codebooks: see `codebook`; DC colour spreads its entries evenly, COLOR_DENSITY_POWER.)
 - shN_labels: R = low byte, G = high byte of the splat's SH palette entry.
@@ -32,7 +32,7 @@ from spaceport.splat.ply import SH_COEFFS
 
 SQRT2 = math.sqrt(2.0)
 COLOR_DENSITY_POWER = 0.0  # DC colour codebook: entries evenly over the range (see codebook)
-SCALE_DENSITY_POWER, SCALE_SIZE_POWER = 0.5, 1.0  # scale codebook weights count^0.5 * exp(log scale)
+SCALE_SIZE_POWER = 1.0  # scale codebook: bins also weigh exp(log scale) (see codebook.fit)
 
 
 def image_size(count: int) -> tuple[int, int]:
