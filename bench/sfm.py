@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import spaceport  # noqa: F401, I001  first: loads the system zlib before pycolmap (see spaceport/__init__.py)
 import pycolmap
 
 from spaceport import ingest, sfm

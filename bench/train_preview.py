@@ -16,6 +16,7 @@ import platform
 import time
 from pathlib import Path
 
+import spaceport  # noqa: F401, I001  first: loads the system zlib before pycolmap (see spaceport/__init__.py)
 import pycolmap
 from PIL import Image
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import spaceport  # noqa: F401, I001  first: loads the system zlib before pycolmap (see spaceport/__init__.py)
 import numpy as np
 import pytest
 
