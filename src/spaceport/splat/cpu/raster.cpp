@@ -66,6 +66,23 @@ TileRect tile_rect(int t, int tiles_x, const Camera& cam, int tile) {
     return {x0, y0, std::min(tile, cam.width - x0), std::min(tile, cam.height - y0)};
 }
 
+// Calls visit(p, dx, dy) for each pixel of `rect` whose centre may have alpha >= alpha_min for
+// the Gaussian at (mx, my) with conic con, opacity op and box half-sizes (rx, ry): p is the
+// pixel's index in the tile (row stride `tile`), (dx, dy) = mean - pixel centre.
+template <typename Visit>
+inline void for_each_covered_pixel(const Settings& s, const TileRect& rect, float mx, float my, float op,
+                                   const float* con, float rx, float ry, Visit visit) {
+    const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
+    const Span sy = pixel_span(my, ry, rect.y0, rect.h);
+    const float level = std::log(op / s.alpha_min);
+    for (int py = sy.lo; py <= sy.hi; ++py) {
+        const float dy = my - (py + 0.5f);
+        const Span row = row_span(mx, con, level, dy, sx);
+        for (int px = row.lo; px <= row.hi; ++px)
+            visit((py - rect.y0) * s.tile + (px - rect.x0), mx - (px + 0.5f), dy);
+    }
+}
+
 }  // namespace
 
 void bin_gaussians(int64_t n, const float* means2d, const float* depths, const int32_t* radii,
@@ -121,31 +138,22 @@ struct TileAccum {
 // Blends Gaussian g (entry k of the tile list) into the tile's pixels inside its ellipse.
 void gauss_forward(const Settings& s, const TileRect& rect, int k, float mx, float my, float op, const float* con,
                    const float* col, float rx, float ry, TileAccum& acc) {
-    const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
-    const Span sy = pixel_span(my, ry, rect.y0, rect.h);
-    const float level = std::log(op / s.alpha_min);
-    for (int py = sy.lo; py <= sy.hi; ++py) {
-        const float dy = my - (py + 0.5f);
-        const Span row = row_span(mx, con, level, dy, sx);
-        for (int px = row.lo; px <= row.hi; ++px) {
-            const int p = (py - rect.y0) * s.tile + (px - rect.x0);
-            if (acc.done[p]) continue;
-            const float dx = mx - (px + 0.5f);
-            const float sigma = gauss_sigma(con, dx, dy);
-            const float a = std::min(s.alpha_max, op * std::exp(-sigma));
-            if (sigma < 0.f || a < s.alpha_min) continue;
-            const float next_t = acc.t[p] * (1.f - a);
-            if (next_t <= s.transmittance_min) {  // exclusive stop: g is not blended here
-                acc.done[p] = 1;
-                ++acc.n_done;
-                continue;
-            }
-            const float w = a * acc.t[p];
-            for (int ch = 0; ch < 3; ++ch) acc.c[3 * p + ch] += w * col[ch];
-            acc.t[p] = next_t;
-            acc.last[p] = k;
+    for_each_covered_pixel(s, rect, mx, my, op, con, rx, ry, [&](int p, float dx, float dy) {
+        if (acc.done[p]) return;
+        const float sigma = gauss_sigma(con, dx, dy);
+        const float a = std::min(s.alpha_max, op * std::exp(-sigma));
+        if (sigma < 0.f || a < s.alpha_min) return;
+        const float next_t = acc.t[p] * (1.f - a);
+        if (next_t <= s.transmittance_min) {  // exclusive stop: g is not blended here
+            acc.done[p] = 1;
+            ++acc.n_done;
+            return;
         }
-    }
+        const float w = a * acc.t[p];
+        for (int ch = 0; ch < 3; ++ch) acc.c[3 * p + ch] += w * col[ch];
+        acc.t[p] = next_t;
+        acc.last[p] = k;
+    });
 }
 
 void store_tile(const Camera& cam, const Settings& s, const TileRect& rect, const TileAccum& acc,
@@ -229,41 +237,33 @@ void load_tile_state(const Camera& cam, const Settings& s, const TileRect& rect,
 void gauss_backward(const Settings& s, const TileRect& rect, int k, float mx, float my, float op,
                     const float* con, const float* col, float rx, float ry, std::vector<PixelState>& px,
                     GaussGrad& gg) {
-    const Span sx = pixel_span(mx, rx, rect.x0, rect.w);
-    const Span sy = pixel_span(my, ry, rect.y0, rect.h);
-    const float level = std::log(op / s.alpha_min);
-    for (int py = sy.lo; py <= sy.hi; ++py) {
-        const float dy = my - (py + 0.5f);
-        const Span row = row_span(mx, con, level, dy, sx);
-        for (int qx = row.lo; qx <= row.hi; ++qx) {
-            PixelState& st = px[(py - rect.y0) * s.tile + (qx - rect.x0)];
-            if (k > st.last) continue;
-            const float dx = mx - (qx + 0.5f);
-            const float sigma = gauss_sigma(con, dx, dy);
-            const float vis = std::exp(-sigma);
-            const float a = std::min(s.alpha_max, op * vis);
-            if (sigma < 0.f || a < s.alpha_min) continue;
-            const float one_minus = 1.f - a;
-            st.t /= one_minus;  // transmittance in front of this Gaussian
-            const float t = (float)st.t;
-            float v_a = 0.f;
-            for (int ch = 0; ch < 3; ++ch) {
-                gg.color[ch] += a * t * st.dc[ch];
-                v_a += (col[ch] - st.s[ch]) * t * st.dc[ch];
-                st.s[ch] = a * col[ch] + one_minus * st.s[ch];
-            }
-            v_a += st.bg_term / one_minus;
-            if (op * vis <= s.alpha_max) {
-                gg.opacity += v_a * vis;
-                const float v_sigma = -v_a * a;
-                gg.conic[0] += 0.5f * v_sigma * dx * dx;
-                gg.conic[1] += v_sigma * dx * dy;
-                gg.conic[2] += 0.5f * v_sigma * dy * dy;
-                gg.mean2d[0] += v_sigma * (con[0] * dx + con[1] * dy);
-                gg.mean2d[1] += v_sigma * (con[1] * dx + con[2] * dy);
-            }
+    for_each_covered_pixel(s, rect, mx, my, op, con, rx, ry, [&](int p, float dx, float dy) {
+        PixelState& st = px[p];
+        if (k > st.last) return;
+        const float sigma = gauss_sigma(con, dx, dy);
+        const float vis = std::exp(-sigma);
+        const float a = std::min(s.alpha_max, op * vis);
+        if (sigma < 0.f || a < s.alpha_min) return;
+        const float one_minus = 1.f - a;
+        st.t /= one_minus;  // transmittance in front of this Gaussian
+        const float t = (float)st.t;
+        float v_a = 0.f;
+        for (int ch = 0; ch < 3; ++ch) {
+            gg.color[ch] += a * t * st.dc[ch];
+            v_a += (col[ch] - st.s[ch]) * t * st.dc[ch];
+            st.s[ch] = a * col[ch] + one_minus * st.s[ch];
         }
-    }
+        v_a += st.bg_term / one_minus;
+        if (op * vis <= s.alpha_max) {
+            gg.opacity += v_a * vis;
+            const float v_sigma = -v_a * a;
+            gg.conic[0] += 0.5f * v_sigma * dx * dx;
+            gg.conic[1] += v_sigma * dx * dy;
+            gg.conic[2] += 0.5f * v_sigma * dy * dy;
+            gg.mean2d[0] += v_sigma * (con[0] * dx + con[1] * dy);
+            gg.mean2d[1] += v_sigma * (con[1] * dx + con[2] * dy);
+        }
+    });
 }
 
 }  // namespace
