@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Iterator, Literal
 
 import pycolmap
 from pydantic import BaseModel, Field
@@ -147,13 +148,22 @@ def check_photos(model: pycolmap.Reconstruction, folder: Path, name: str, shown:
     return len(registered)
 
 
+@contextmanager
+def staging_in(stage_dir: Path) -> Iterator[Path]:
+    """A fresh scratch folder inside `stage_dir` (created), removed afterwards whatever happens."""
+    staging = stage_dir / STAGING
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def import_colmap(source: str | Path, sfm_dir: Path, options: IngestOptions, progress: Progress) -> SuppliedReport:
     """Fill `sfm_dir` (`sparse/0/*.bin`, `images/`) from the COLMAP dataset at `source`."""
     started, name = time.perf_counter(), source_name(source)
-    staging = sfm_dir / STAGING
-    sfm_dir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    with staging_in(sfm_dir) as staging:
         path = fetch(source, staging, options, progress.span(0.0, 0.4))
         if path.is_file() and not is_zip(path):
             raise InputError(f"{name} is not a ZIP archive; give a ZIP or folder of a COLMAP dataset (sparse/0/ and images/)")
@@ -166,8 +176,6 @@ def import_colmap(source: str | Path, sfm_dir: Path, options: IngestOptions, pro
         model.write(str(sfm_dir / "sparse" / "0"))
         transfer = shutil.move if tree.is_relative_to(staging) else shutil.copytree
         transfer(tree / root / "images", sfm_dir / "images")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     progress.update(1.0, f"COLMAP dataset with {images} images and {model.num_points3D()} points")
     return SuppliedReport(source=str(source), kind="colmap", images=images, points=model.num_points3D(),
                           seconds=round(time.perf_counter() - started, 3))
@@ -176,10 +184,7 @@ def import_colmap(source: str | Path, sfm_dir: Path, options: IngestOptions, pro
 def import_ply(source: str | Path, train_dir: Path, options: IngestOptions, progress: Progress) -> SuppliedReport:
     """Fill `train_dir/scene.ply` from the 3DGS PLY at `source` (or the one in a ZIP or folder)."""
     started, name = time.perf_counter(), source_name(source)
-    staging = train_dir / STAGING
-    train_dir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    with staging_in(train_dir) as staging:
         path = fetch(source, staging, options, progress.span(0.0, 0.5))
         if path.is_file() and not is_zip(path):
             ply, shown = path, name
@@ -189,7 +194,5 @@ def import_ply(source: str | Path, train_dir: Path, options: IngestOptions, prog
         splats = check_ply(ply, shown)
         transfer = shutil.move if ply.is_relative_to(staging) else shutil.copyfile
         transfer(ply, train_dir / SCENE_PLY)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     progress.update(1.0, f"3DGS PLY with {splats} splats")
     return SuppliedReport(source=str(source), kind="ply", points=splats, seconds=round(time.perf_counter() - started, 3))
